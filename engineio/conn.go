@@ -1,0 +1,385 @@
+package engineio
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/socketio/eioparser"
+	"github.com/socketio-go/socketio/internal/websocket"
+)
+
+type connState uint8
+
+const (
+	stateOpen    connState = iota
+	stateClosing           // Close was called: flush what is queued, then close
+	stateClosed
+)
+
+// Conn is one Engine.IO session, over long-polling or WebSocket, possibly
+// upgraded from the first to the second during its life.
+//
+// Concurrency: Send, Close and the accessors are safe to call from any
+// goroutine; Send never blocks on the network. The callbacks set with
+// OnMessage, OnClose and OnUpgrade must be set inside the server's
+// OnConnection function. Messages are delivered one at a time, in order, on
+// the goroutine reading the transport (a WebSocket reader, or the HTTP
+// handler of a long-polling POST); a callback that blocks delays that
+// session's reading, and its heartbeat answers.
+type Conn struct {
+	id         string
+	srv        *Server
+	opts       *Options
+	req        *http.Request
+	remoteAddr string
+
+	// Callbacks, written before the session is served and read-only after.
+	onMessage func(data []byte, binary bool)
+	onClose   func(reason string, err error)
+	onUpgrade func(transport string)
+
+	recvMu sync.Mutex // serialises delivery of received messages
+
+	mu         sync.Mutex
+	state      connState        // guarded by mu
+	transport  string           // guarded by mu
+	ws         *websocket.Conn  // guarded by mu; the WebSocket transport, once in use
+	queue      []*Message       // guarded by mu; outbound packets not yet handed to a transport
+	queued     int              // guarded by mu; bytes in queue
+	flushing   bool             // guarded by mu; a WebSocket flusher goroutine runs
+	pollWake   chan struct{}    // guarded by mu; non-nil while a long-polling GET waits
+	posting    bool             // guarded by mu; a long-polling POST is being read
+	closeReply *Message         // guarded by mu; what a waiting GET gets when the session ends
+	upgrading  bool             // guarded by mu; an upgrade request is being handled
+	upgradeWS  *websocket.Conn  // guarded by mu; the WebSocket being probed for an upgrade
+	probed     bool             // guarded by mu; the upgrade probe was answered
+	upgraded   bool             // guarded by mu
+	awaitPong  bool             // guarded by mu
+	pingDue    time.Time        // guarded by mu; when the next ping is scheduled
+	pongDue    time.Time        // guarded by mu; when the awaited pong is late
+	heartbeat  *time.Timer      // guarded by mu; ping interval, then pong timeout
+	closeTimer *time.Timer      // guarded by mu; bounds a graceful close over long-polling
+	done       chan struct{}    // closed when the session has ended
+}
+
+func newConn(s *Server, sid string, r *http.Request, transport string) *Conn {
+	return &Conn{
+		id:         sid,
+		srv:        s,
+		opts:       &s.opts,
+		req:        detachedRequest(r),
+		remoteAddr: remoteIP(r),
+		transport:  transport,
+		closeReply: closeMessage,
+		done:       make(chan struct{}),
+	}
+}
+
+// ID returns the session id.
+func (c *Conn) ID() string { return c.id }
+
+// Request returns the handshake request (without its body).
+func (c *Conn) Request() *http.Request { return c.req }
+
+// RemoteAddr returns the IP address of the client.
+func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// Protocol returns the Engine.IO protocol revision, 4.
+func (c *Conn) Protocol() int { return 4 }
+
+// Transport returns the name of the transport in use: "polling" or
+// "websocket".
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
+
+// Done returns a channel closed when the session has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// OnMessage sets the function that receives each message from the client.
+// The data belongs to the callee.
+func (c *Conn) OnMessage(fn func(data []byte, binary bool)) { c.onMessage = fn }
+
+// OnClose sets the function called once when the session ends, with one of
+// the Reason strings and, where there is one, the error behind it.
+func (c *Conn) OnClose(fn func(reason string, err error)) { c.onClose = fn }
+
+// OnUpgrade sets the function called when the session moves to another
+// transport.
+func (c *Conn) OnUpgrade(fn func(transport string)) { c.onUpgrade = fn }
+
+// open queues the handshake packet.
+func (c *Conn) open() {
+	upgrades := []string{}
+	if c.transport == Polling && !c.opts.DisableUpgrades && c.opts.allows(WebSocket) {
+		upgrades = append(upgrades, WebSocket)
+	}
+	data, _ := json.Marshal(struct {
+		SID          string   `json:"sid"`
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int64    `json:"maxPayload"`
+	}{c.id, upgrades, c.opts.PingInterval.Milliseconds(), c.opts.PingTimeout.Milliseconds(), c.opts.MaxHTTPBufferSize})
+	msgs := []*Message{controlMessage(eioparser.Open, string(data))}
+	if c.opts.InitialPacket != nil {
+		msgs = append(msgs, NewTextMessage(c.opts.InitialPacket))
+	}
+	_ = c.Send(false, msgs...)
+}
+
+// Send queues messages for the client, in order and contiguously. With
+// volatile set they are dropped, without error, when the transport is not
+// ready to write at once (Node's volatile semantics). Send returns ErrClosed
+// once the session is closing, and ErrSlowConsumer when the queue went over
+// Options.MaxBufferedBytes, in which case the session is being closed.
+func (c *Conn) Send(volatile bool, msgs ...*Message) error {
+	n := 0
+	for _, m := range msgs {
+		n += m.size()
+	}
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if volatile && !c.writableLocked() {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.queued > 0 && c.queued+n > c.opts.MaxBufferedBytes {
+		c.mu.Unlock()
+		// Closing runs callbacks that may take locks the caller holds (a
+		// broadcast iterating a room), so it happens on its own goroutine.
+		go c.finalize(ReasonTransportError, ErrSlowConsumer)
+		return ErrSlowConsumer
+	}
+	c.queue = append(c.queue, msgs...)
+	c.queued += n
+	c.kickLocked()
+	c.mu.Unlock()
+	return nil
+}
+
+// SendText queues a message packet holding text (copied).
+func (c *Conn) SendText(text []byte) error { return c.Send(false, NewTextMessage(text)) }
+
+// SendBinary queues a message packet holding binary data (not copied).
+func (c *Conn) SendBinary(data []byte) error { return c.Send(false, NewBinaryMessage(data)) }
+
+// writableLocked reports whether a packet would leave at once.
+func (c *Conn) writableLocked() bool {
+	if len(c.queue) > 0 {
+		return false
+	}
+	if c.transport == WebSocket {
+		return !c.flushing
+	}
+	return c.pollWake != nil
+}
+
+// kickLocked gets queued packets moving on the current transport.
+func (c *Conn) kickLocked() {
+	if c.transport == WebSocket {
+		if !c.flushing && c.ws != nil {
+			c.flushing = true
+			go c.flushWebSocket()
+		}
+		return
+	}
+	c.wakePollLocked()
+}
+
+func (c *Conn) wakePollLocked() {
+	if c.pollWake != nil {
+		select {
+		case c.pollWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Close closes the session after the packets already queued have been
+// written (Node's socket.close()). Packets sent afterwards are refused. The
+// close callback runs with reason "forced close".
+func (c *Conn) Close() {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateClosing
+	if c.upgradeWS != nil {
+		ws := c.upgradeWS
+		c.upgradeWS = nil
+		defer ws.Close(websocket.CloseNormal, "")
+	}
+	if c.transport == WebSocket {
+		if !c.flushing {
+			c.flushing = true
+			go c.flushWebSocket()
+		}
+		c.mu.Unlock()
+		return
+	}
+	// Long-polling: the next GET carries what is queued and a close packet;
+	// if none comes, the session ends after a while anyway.
+	if c.pollWake != nil {
+		c.wakePollLocked()
+	} else {
+		c.closeTimer = time.AfterFunc(30*time.Second, func() { c.finalize(ReasonForcedClose, nil) })
+	}
+	c.mu.Unlock()
+}
+
+// Abort ends the session at once, dropping what is queued. The close
+// callback runs with the given reason.
+func (c *Conn) Abort(reason string, err error) { c.finalize(reason, err) }
+
+// finalize ends the session once: it stops timers, closes the transports,
+// forgets the session and runs the close callback.
+func (c *Conn) finalize(reason string, err error) {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateClosed
+	if c.heartbeat != nil {
+		c.heartbeat.Stop()
+	}
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
+	ws, uws := c.ws, c.upgradeWS
+	c.upgradeWS = nil
+	c.queue, c.queued = nil, 0
+	c.wakePollLocked() // a waiting GET answers with closeReply
+	c.mu.Unlock()
+
+	c.srv.remove(c)
+	if ws != nil {
+		code := websocket.CloseNormal
+		if reason == ReasonTransportError || reason == ReasonParseError {
+			code = websocket.CloseProtocolError
+		}
+		_ = ws.Close(code, "")
+	}
+	if uws != nil {
+		_ = uws.Close(websocket.CloseNormal, "")
+	}
+	close(c.done)
+	c.srv.log.Debug("engineio: session closed", "sid", c.id, "reason", reason, "err", err)
+	if c.onClose != nil {
+		c.onClose(reason, err)
+	}
+}
+
+// startHeartbeat arms the ping timer; one timer serves both the interval
+// and the pong timeout.
+func (c *Conn) startHeartbeat() {
+	c.mu.Lock()
+	if c.state == stateOpen {
+		c.pingDue = time.Now().Add(c.opts.PingInterval)
+		c.heartbeat = time.AfterFunc(c.opts.PingInterval, c.onHeartbeat)
+	}
+	c.mu.Unlock()
+}
+
+func (c *Conn) onHeartbeat() {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	if c.awaitPong {
+		c.mu.Unlock()
+		c.finalize(ReasonPingTimeout, nil)
+		return
+	}
+	c.awaitPong = true
+	// The deadline follows the schedule, not this callback's (possibly
+	// late) run, so that expired() and the timer agree.
+	c.pongDue = c.pingDue.Add(c.opts.PingTimeout)
+	c.heartbeat.Reset(time.Until(c.pongDue))
+	c.queue = append(c.queue, pingMessage)
+	c.queued += pingMessage.size()
+	c.kickLocked()
+	c.mu.Unlock()
+}
+
+func (c *Conn) onPong() {
+	c.mu.Lock()
+	if c.awaitPong && c.state != stateClosed {
+		c.awaitPong = false
+		c.pingDue = time.Now().Add(c.opts.PingInterval)
+		c.heartbeat.Reset(c.opts.PingInterval)
+	}
+	c.mu.Unlock()
+}
+
+// expired ends the session if its pong is overdue, even when the timer
+// has not run yet, and reports whether the session is gone. A request that
+// arrives after the deadline then finds the session closed, as it would on
+// a server whose timers are never late.
+func (c *Conn) expired() bool {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return true
+	}
+	due := c.pongDue
+	if !c.awaitPong {
+		due = c.pingDue.Add(c.opts.PingTimeout)
+	}
+	late := c.heartbeat != nil && !time.Now().Before(due)
+	c.mu.Unlock()
+	if late {
+		c.finalize(ReasonPingTimeout, nil)
+	}
+	return late
+}
+
+// handlePacket processes a packet from the client. It reports false when
+// the session ended because of it.
+func (c *Conn) handlePacket(p eioparser.Packet) bool {
+	switch p.Type {
+	case eioparser.Message:
+		c.recvMu.Lock()
+		c.mu.Lock()
+		open := c.state == stateOpen
+		c.mu.Unlock()
+		if open && c.onMessage != nil {
+			c.onMessage(p.Data, p.Binary)
+		}
+		c.recvMu.Unlock()
+	case eioparser.Pong:
+		c.onPong()
+	case eioparser.Ping:
+		c.finalize(ReasonTransportError, ErrHeartbeatDirection)
+		return false
+	case eioparser.Close:
+		c.mu.Lock()
+		c.closeReply = noopMessage
+		if c.transport == Polling {
+			// The client's GET may be on its way on another connection:
+			// let it arrive, so that it ends with a noop rather than an
+			// unknown-session error.
+			for i := 0; i < 20 && c.pollWake == nil; i++ {
+				c.mu.Unlock()
+				time.Sleep(time.Millisecond)
+				c.mu.Lock()
+			}
+		}
+		c.mu.Unlock()
+		c.finalize(ReasonTransportClose, nil)
+		return false
+	}
+	// Open, upgrade and noop packets mean nothing here and are ignored, as
+	// the reference server does.
+	return true
+}

@@ -1,0 +1,238 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/socketio/eioparser"
+	"github.com/socketio-go/socketio/internal/websocket"
+)
+
+// readLoop reads the session's WebSocket until it fails or the session ends.
+// It runs on the goroutine that owns the WebSocket's reading side.
+func (c *Conn) readLoop(ws *websocket.Conn) {
+	ws.SetReadLimit(c.opts.MaxHTTPBufferSize)
+	for {
+		op, data, err := ws.ReadMessage()
+		if err != nil {
+			c.finalize(wsCloseReason(err), err)
+			return
+		}
+		p, err := eioparser.DecodePacket(data, op == websocket.OpBinary)
+		if err != nil {
+			c.finalize(ReasonParseError, err)
+			return
+		}
+		if !c.handlePacket(p) {
+			return
+		}
+	}
+}
+
+// wsCloseReason maps a read error to Node's reasons: a clean end of the
+// connection is a "transport close", anything else a "transport error".
+func wsCloseReason(err error) string {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		switch ce.Code {
+		case websocket.CloseNormal, websocket.CloseGoingAway, websocket.CloseNoStatus:
+			return ReasonTransportClose
+		}
+		return ReasonTransportError
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return ReasonTransportClose
+	}
+	return ReasonTransportError
+}
+
+// bufsPool recycles the slices handed to writev by flushers.
+var bufsPool = sync.Pool{New: func() any { b := make(net.Buffers, 0, 16); return &b }}
+
+// flushWebSocket writes everything queued, in as few system calls as the
+// kernel allows, then exits; Send starts it again when needed. During a
+// graceful close it ends the session once the queue is empty.
+func (c *Conn) flushWebSocket() {
+	bp := bufsPool.Get().(*net.Buffers)
+	defer bufsPool.Put(bp)
+	for {
+		c.mu.Lock()
+		if c.state == stateClosed {
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		if len(c.queue) == 0 {
+			c.flushing = false
+			closing := c.state == stateClosing
+			if cap(c.queue) > 64 {
+				c.queue = nil
+			}
+			c.mu.Unlock()
+			if closing {
+				c.finalize(ReasonForcedClose, nil)
+			}
+			return
+		}
+		batch := c.queue
+		c.queue, c.queued = nil, 0
+		ws := c.ws
+		c.mu.Unlock()
+
+		bufs := (*bp)[:0]
+		for _, m := range batch {
+			bufs = append(bufs, m.frame)
+		}
+		*bp = bufs
+		_ = ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		err := ws.WriteFrames(bufs)
+		clear(*bp)
+		if err != nil {
+			c.mu.Lock()
+			c.flushing = false
+			c.mu.Unlock()
+			c.finalize(ReasonTransportError, err)
+			return
+		}
+		// Give the slice back for the next burst unless it grew large.
+		clear(batch)
+		c.mu.Lock()
+		if c.queue == nil && cap(batch) <= 64 {
+			c.queue = batch[:0]
+		}
+		c.mu.Unlock()
+	}
+}
+
+// handleUpgrade takes a WebSocket request for an existing long-polling
+// session: it probes the new transport, then moves the session onto it.
+func (c *Conn) handleUpgrade(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if c.opts.Headers != nil {
+		c.opts.Headers(h, r)
+	}
+	c.mu.Lock()
+	refuse := c.state != stateOpen || c.upgrading || c.upgraded || c.transport != Polling || c.opts.DisableUpgrades
+	if !refuse {
+		c.upgrading = true // before the 101 goes out: a GET may follow at once
+	}
+	c.mu.Unlock()
+	ws, err := websocket.Accept(w, r, h)
+	if err != nil {
+		if !refuse {
+			c.endUpgrade(nil)
+		}
+		c.srv.rejectWebSocket(w, r, err)
+		return
+	}
+	if refuse {
+		// Like Node: complete the handshake, then close at once.
+		_ = ws.Close(websocket.CloseNormal, "")
+		return
+	}
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.upgrading = false
+		c.mu.Unlock()
+		_ = ws.Close(websocket.CloseNormal, "")
+		return
+	}
+	c.upgradeWS = ws
+	timer := time.AfterFunc(c.opts.UpgradeTimeout, func() { c.abortUpgrade(ws) })
+	c.mu.Unlock()
+	go c.probe(ws, timer)
+}
+
+// probe runs the upgrade handshake on ws ("2probe", "3probe", "5") and then
+// becomes the session's reader.
+func (c *Conn) probe(ws *websocket.Conn, timer *time.Timer) {
+	ws.SetReadLimit(c.opts.MaxHTTPBufferSize)
+	for {
+		op, data, err := ws.ReadMessage()
+		if err != nil {
+			timer.Stop()
+			c.abortUpgrade(ws)
+			return
+		}
+		p, err := eioparser.DecodePacket(data, op == websocket.OpBinary)
+		switch {
+		case err == nil && p.Type == eioparser.Ping && string(p.Data) == "probe":
+			if ws.WriteMessage(websocket.OpText, probeAnswer.payload()) != nil {
+				timer.Stop()
+				c.abortUpgrade(ws)
+				return
+			}
+			c.mu.Lock()
+			if c.upgradeWS == ws {
+				c.probed = true
+				if len(c.queue) == 0 {
+					c.wakePollLocked() // answers a waiting GET with a noop
+				}
+			}
+			c.mu.Unlock()
+		case err == nil && p.Type == eioparser.Upgrade:
+			timer.Stop()
+			c.mu.Lock()
+			if c.upgradeWS != ws || c.state == stateClosed {
+				c.mu.Unlock()
+				_ = ws.Close(websocket.CloseNormal, "")
+				return
+			}
+			c.upgradeWS = nil
+			c.upgrading = false
+			c.probed = false
+			c.upgraded = true
+			c.transport = WebSocket
+			c.ws = ws
+			if c.closeTimer != nil {
+				c.closeTimer.Stop()
+			}
+			c.wakePollLocked() // a GET still waiting ends with a noop
+			if !c.flushing && (len(c.queue) > 0 || c.state == stateClosing) {
+				c.flushing = true
+				go c.flushWebSocket()
+			}
+			c.mu.Unlock()
+			if c.onUpgrade != nil {
+				c.onUpgrade(WebSocket)
+			}
+			c.readLoop(ws)
+			return
+		default:
+			// Anything else during an upgrade aborts it; the session goes on
+			// over long-polling.
+			timer.Stop()
+			c.abortUpgrade(ws)
+			return
+		}
+	}
+}
+
+// abortUpgrade drops an upgrade attempt.
+func (c *Conn) abortUpgrade(ws *websocket.Conn) {
+	if !c.endUpgrade(ws) {
+		_ = ws.Close(websocket.CloseNormal, "")
+	}
+}
+
+// endUpgrade clears the upgrade state of ws (or of a failed handshake when
+// ws is nil) and reports whether ws is the session's transport, which
+// happens when a timer loses the race with a completed upgrade.
+func (c *Conn) endUpgrade(ws *websocket.Conn) (inUse bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ws != nil && c.ws == ws {
+		return true
+	}
+	if c.upgradeWS == ws {
+		c.upgradeWS = nil
+		c.upgrading = false
+		c.probed = false
+		c.wakePollLocked()
+	}
+	return false
+}

@@ -1,0 +1,213 @@
+package socketio
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync/atomic"
+)
+
+// handler calls a user function with arguments decoded from a packet.
+//
+// The function's parameters are decoded from the event's arguments in order
+// (missing arguments give zero values, extra ones are ignored unless the
+// function is variadic). A parameter of type Args receives all the
+// arguments undecoded. A trailing parameter of function type receives the
+// acknowledgement callback: calling it sends its arguments back to the
+// client (once; later calls do nothing). The function may return nothing or
+// an error, which is reported to the socket's error handlers.
+type handler struct {
+	fn       reflect.Value
+	params   []reflect.Type // data parameters; for a variadic function the last is its slice type
+	variadic bool
+	ack      reflect.Type // the ack parameter's type, or nil
+	errOut   bool         // the function returns an error
+	errFirst bool         // first parameter is an error (acknowledgement callbacks with a timeout)
+	fast     func(args Args, ack ackSender) error
+}
+
+// ackSender sends the arguments of an acknowledgement; nil when the peer did
+// not ask for one.
+type ackSender func(args []any)
+
+var (
+	argsType  = reflect.TypeFor[Args]()
+	errorType = reflect.TypeFor[error]()
+	anyAckTyp = reflect.TypeFor[func(...any)]()
+)
+
+// newHandler validates fn. allowErrFirst accepts a first parameter of type
+// error (for acknowledgement callbacks).
+func newHandler(fn any, allowErrFirst bool) (*handler, error) {
+	if fn == nil {
+		return nil, errors.New("socketio: nil handler")
+	}
+	v := reflect.ValueOf(fn)
+	t := v.Type()
+	if t.Kind() != reflect.Func {
+		return nil, fmt.Errorf("socketio: handler must be a function, not %s", t)
+	}
+	h := &handler{fn: v, variadic: t.IsVariadic()}
+	switch {
+	case t.NumOut() == 0:
+	case t.NumOut() == 1 && t.Out(0) == errorType:
+		h.errOut = true
+	default:
+		return nil, fmt.Errorf("socketio: handler %s may return only an error", t)
+	}
+	n := t.NumIn()
+	first := 0
+	if allowErrFirst && n > 0 && t.In(0) == errorType {
+		h.errFirst = true
+		first = 1
+	}
+	if !h.variadic && n > first && t.In(n-1).Kind() == reflect.Func {
+		h.ack = t.In(n - 1)
+		if h.ack.NumOut() != 0 {
+			return nil, fmt.Errorf("socketio: acknowledgement parameter %s must not return values", h.ack)
+		}
+		n--
+	}
+	for i := first; i < n; i++ {
+		if t.In(i).Kind() == reflect.Func || t.In(i).Kind() == reflect.Chan {
+			return nil, fmt.Errorf("socketio: handler parameter %d has type %s, which cannot be decoded", i, t.In(i))
+		}
+		h.params = append(h.params, t.In(i))
+	}
+	h.fast = fastPath(fn)
+	return h, nil
+}
+
+// fastPath avoids reflection for the most common signatures.
+func fastPath(fn any) func(Args, ackSender) error {
+	switch f := fn.(type) {
+	case func():
+		return func(Args, ackSender) error { f(); return nil }
+	case func(Args):
+		return func(a Args, _ ackSender) error { f(a); return nil }
+	case func(Args, func(...any)):
+		return func(a Args, ack ackSender) error { f(a, ack.once()); return nil }
+	case func(string):
+		return func(a Args, _ ackSender) error {
+			var s string
+			if err := a.Decode(&s); err != nil {
+				return err
+			}
+			f(s)
+			return nil
+		}
+	case func(...any):
+		return func(a Args, _ ackSender) error {
+			vals, err := a.Values()
+			if err != nil {
+				return err
+			}
+			f(vals...)
+			return nil
+		}
+	}
+	return nil
+}
+
+// once wraps an ackSender so that only its first call sends; a nil sender
+// gives a no-op.
+func (s ackSender) once() func(...any) {
+	if s == nil {
+		return func(...any) {}
+	}
+	var sent atomic.Bool
+	return func(args ...any) {
+		if sent.CompareAndSwap(false, true) {
+			s(args)
+		}
+	}
+}
+
+// call invokes the handler with decoded arguments.
+func (h *handler) call(args Args, ack ackSender) error {
+	if h.fast != nil {
+		return h.fast(args, ack)
+	}
+	return h.invoke(args, ack, nil, false)
+}
+
+// callAck invokes an acknowledgement callback: err is passed to an error
+// first parameter (nil on success).
+func (h *handler) callAck(args Args, err error) error {
+	if err != nil && !h.errFirst {
+		return nil // nothing to tell a callback that cannot take an error
+	}
+	return h.invoke(args, nil, err, h.errFirst)
+}
+
+func (h *handler) invoke(args Args, ack ackSender, errArg error, withErr bool) error {
+	t := h.fn.Type()
+	in := make([]reflect.Value, 0, t.NumIn())
+	if withErr {
+		ev := reflect.New(errorType).Elem()
+		if errArg != nil {
+			ev.Set(reflect.ValueOf(errArg))
+		}
+		in = append(in, ev)
+	}
+	d := decoder{attachments: args.attachments}
+	fixed := len(h.params)
+	if h.variadic {
+		fixed--
+	}
+	for i := 0; i < fixed; i++ {
+		pt := h.params[i]
+		if pt == argsType {
+			in = append(in, reflect.ValueOf(args))
+			continue
+		}
+		v := reflect.New(pt)
+		if errArg == nil && i < args.Len() {
+			if err := d.decode(args.raw[i], v.Interface()); err != nil {
+				return fmt.Errorf("socketio: argument %d: cannot decode %s into %s: %w", i, args.raw[i], pt, err)
+			}
+		}
+		in = append(in, v.Elem())
+	}
+	if h.variadic {
+		et := h.params[fixed].Elem()
+		for i := fixed; errArg == nil && i < args.Len(); i++ {
+			v := reflect.New(et)
+			if err := d.decode(args.raw[i], v.Interface()); err != nil {
+				return fmt.Errorf("socketio: argument %d: cannot decode %s into %s: %w", i, args.raw[i], et, err)
+			}
+			in = append(in, v.Elem())
+		}
+	}
+	if h.ack != nil {
+		in = append(in, makeAck(h.ack, ack))
+	}
+	out := h.fn.Call(in)
+	if h.errOut && !out[0].IsNil() {
+		return out[0].Interface().(error)
+	}
+	return nil
+}
+
+// makeAck builds a function of type t that sends its arguments as the
+// acknowledgement.
+func makeAck(t reflect.Type, ack ackSender) reflect.Value {
+	send := ack.once()
+	if t == anyAckTyp {
+		return reflect.ValueOf(send)
+	}
+	return reflect.MakeFunc(t, func(in []reflect.Value) []reflect.Value {
+		var vals []any
+		for i, v := range in {
+			if t.IsVariadic() && i == len(in)-1 {
+				for j := 0; j < v.Len(); j++ {
+					vals = append(vals, v.Index(j).Interface())
+				}
+				continue
+			}
+			vals = append(vals, v.Interface())
+		}
+		send(vals...)
+		return nil
+	})
+}

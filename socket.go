@@ -1,0 +1,687 @@
+package socketio
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/internal/id"
+	"github.com/socketio-go/socketio/sioparser"
+)
+
+// Handshake describes the request that opened a socket's connection.
+type Handshake = adapter.Handshake
+
+// Event is an incoming event as socket middlewares see it.
+type Event struct {
+	Name string
+	Args Args
+}
+
+// Socket is one client connected to one namespace.
+//
+// Concurrency: every method is safe to call from any goroutine. Handlers of
+// one socket run one at a time, in the order the packets arrived, on the
+// goroutine that reads the client's connection; a handler that blocks for
+// long delays the socket's other events and heartbeats. To wait for an
+// acknowledgement inside a handler (EmitWithAck), do it in a new goroutine.
+type Socket struct {
+	id        string
+	pid       string
+	nsp       *Namespace
+	client    *client
+	handshake *Handshake
+	recovered bool
+	restored  *adapter.Session // owned by the reader until onConnect
+
+	mu             sync.Mutex
+	connected      bool                  // guarded by mu
+	closed         bool                  // guarded by mu; cleanup done
+	handlers       map[string][]*handler // guarded by mu
+	anyIn          []func(event string, args Args)
+	anyOut         []func(event string, args Args)
+	middlewares    []func(*Event) error        // guarded by mu
+	onDisconnect   []func(DisconnectReason, error) // guarded by mu
+	onDisconnectng []func(DisconnectReason, error) // guarded by mu
+	onError        []func(error)                   // guarded by mu
+	acks           map[uint64]*pendingAck          // guarded by mu
+	data           any                             // guarded by mu
+}
+
+// pendingAck waits for the acknowledgement of one emitted packet.
+type pendingAck struct {
+	onAck func(data []byte, attachments [][]byte)
+	onErr func(error) // nil: dropped silently on disconnect
+	timer *time.Timer
+}
+
+func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
+	s := &Socket{nsp: n, client: c}
+	if rec := n.srv.opts.ConnectionStateRecovery; rec != nil {
+		pid, _ := auth["pid"].(string)
+		offset, _ := auth["offset"].(string)
+		if pid != "" && offset != "" {
+			session, err := n.adapter.RestoreSession(pid, offset)
+			if err != nil {
+				n.srv.log.Debug("socketio: session restore failed", "err", err)
+			}
+			if session != nil {
+				s.id, s.pid, s.data, s.recovered = session.SID, session.PID, session.Data, true
+				s.handshake = buildHandshake(c, auth)
+				s.restored = session
+				return s
+			}
+		}
+		s.pid = id.New()
+	}
+	s.id = id.New()
+	s.handshake = buildHandshake(c, auth)
+	return s
+}
+
+func buildHandshake(c *client, auth map[string]any) *Handshake {
+	r := c.conn.Request()
+	now := time.Now()
+	q, _ := url.ParseQuery(r.URL.RawQuery)
+	if auth == nil {
+		auth = map[string]any{}
+	}
+	return &Handshake{
+		Headers: r.Header,
+		Time:    now,
+		Address: c.conn.RemoteAddr(),
+		XDomain: r.Header.Get("Origin") != "",
+		Secure:  r.TLS != nil,
+		Issued:  now.UnixMilli(),
+		URL:     r.URL.RequestURI(),
+		Query:   q,
+		Auth:    auth,
+	}
+}
+
+// ID returns the socket id, unique in the namespace and different from the
+// Engine.IO session id.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake describes the connection request. It must not be modified.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// Request returns the HTTP request that opened the connection.
+func (s *Socket) Request() *http.Request { return s.client.conn.Request() }
+
+// Transport returns the transport in use: "polling" or "websocket".
+func (s *Socket) Transport() string { return s.client.conn.Transport() }
+
+// Recovered reports whether the socket resumed an earlier session with
+// connection state recovery.
+func (s *Socket) Recovered() bool { return s.recovered }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Data returns the value stored with SetData (also visible to FetchSockets
+// on other servers, where it must survive a JSON or msgpack trip).
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData stores an application value with the socket.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// On registers a handler for an event. The handler is a function whose
+// parameters receive the event's arguments decoded from JSON (a parameter
+// of type Args receives them undecoded; []byte receives binary data), and
+// whose optional last parameter, of function type, is the acknowledgement
+// callback: calling it answers the client with its arguments.
+//
+//	s.On("chat", func(msg ChatMessage) { ... })
+//	s.On("join", func(room string, ack func(bool)) { ...; ack(true) })
+//	s.On("raw", func(args socketio.Args, ack func(...any)) { ... })
+//
+// "disconnect" and "disconnecting" handlers receive the DisconnectReason
+// (see also OnDisconnect). A handler may return an error, which goes to the
+// OnError handlers. On returns an error for a handler it cannot call.
+func (s *Socket) On(event string, fn any) error {
+	switch event {
+	case "disconnect", "disconnecting":
+		h, err := newHandler(fn, false)
+		if err != nil {
+			return err
+		}
+		cb := func(reason DisconnectReason, _ error) {
+			raw, _, _ := encodeArgs("", false, []any{string(reason)})
+			_ = h.call(newArgs(raw, nil), nil)
+		}
+		s.mu.Lock()
+		if event == "disconnect" {
+			s.onDisconnect = append(s.onDisconnect, cb)
+		} else {
+			s.onDisconnectng = append(s.onDisconnectng, cb)
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	h, err := newHandler(fn, false)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string][]*handler)
+	}
+	s.handlers[event] = append(s.handlers[event], h)
+	s.mu.Unlock()
+	return nil
+}
+
+// Off removes every handler of an event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.handlers, event)
+	s.mu.Unlock()
+}
+
+// OnAny registers fn for every incoming event, before its handlers.
+func (s *Socket) OnAny(fn func(event string, args Args)) {
+	s.mu.Lock()
+	s.anyIn = append(s.anyIn, fn)
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing registers fn for every event sent to the client, broadcasts
+// included.
+func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
+	s.mu.Lock()
+	s.anyOut = append(s.anyOut, fn)
+	s.mu.Unlock()
+}
+
+// Use registers a middleware for incoming events: returning an error drops
+// the event and passes the error to the OnError handlers.
+func (s *Socket) Use(mw func(*Event) error) {
+	s.mu.Lock()
+	s.middlewares = append(s.middlewares, mw)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers fn, called once when the socket disconnects, with
+// the reason and, where there is one, the underlying error.
+func (s *Socket) OnDisconnect(fn func(reason DisconnectReason, err error)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers fn, called when the socket is about to
+// disconnect, while it is still in its rooms.
+func (s *Socket) OnDisconnecting(fn func(reason DisconnectReason, err error)) {
+	s.mu.Lock()
+	s.onDisconnectng = append(s.onDisconnectng, fn)
+	s.mu.Unlock()
+}
+
+// OnError registers fn for errors of the socket: a middleware refusing an
+// event, a handler's error or panic, arguments that do not decode.
+func (s *Socket) OnError(fn func(error)) {
+	s.mu.Lock()
+	s.onError = append(s.onError, fn)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to the client. A trailing function argument asks for
+// an acknowledgement and receives its arguments, decoded like a handler's
+// parameters; after Timeout, its first parameter must be an error (ErrTimeout
+// when the client did not answer in time).
+func (s *Socket) Emit(event string, args ...any) error {
+	return s.emit(event, args, emitFlags{})
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement, or
+// for ctx to be done.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return s.emitWithAck(ctx, event, args, emitFlags{})
+}
+
+// Timeout returns an emitter whose acknowledgements time out after d.
+func (s *Socket) Timeout(d time.Duration) *SocketEmitter {
+	return &SocketEmitter{s: s, flags: emitFlags{timeout: d}}
+}
+
+// Volatile returns an emitter whose events are dropped when the client is
+// not ready to receive them.
+func (s *Socket) Volatile() *SocketEmitter {
+	return &SocketEmitter{s: s, flags: emitFlags{volatile: true}}
+}
+
+// SocketEmitter emits to one socket with flags (Timeout, Volatile).
+type SocketEmitter struct {
+	s     *Socket
+	flags emitFlags
+}
+
+// Timeout sets the acknowledgement timeout.
+func (e *SocketEmitter) Timeout(d time.Duration) *SocketEmitter {
+	f := e.flags
+	f.timeout = d
+	return &SocketEmitter{s: e.s, flags: f}
+}
+
+// Volatile makes the events volatile.
+func (e *SocketEmitter) Volatile() *SocketEmitter {
+	f := e.flags
+	f.volatile = true
+	return &SocketEmitter{s: e.s, flags: f}
+}
+
+// Emit is Socket.Emit with the emitter's flags.
+func (e *SocketEmitter) Emit(event string, args ...any) error {
+	return e.s.emit(event, args, e.flags)
+}
+
+// EmitWithAck is Socket.EmitWithAck with the emitter's flags.
+func (e *SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return e.s.emitWithAck(ctx, event, args, e.flags)
+}
+
+type emitFlags struct {
+	volatile bool
+	timeout  time.Duration
+}
+
+func checkEventName(event string) error {
+	if sioparser.IsReservedEvent(event) {
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	return nil
+}
+
+// splitCallback separates a trailing function argument.
+func splitCallback(args []any) ([]any, any) {
+	if n := len(args); n > 0 && args[n-1] != nil && reflect.TypeOf(args[n-1]).Kind() == reflect.Func {
+		return args[:n-1], args[n-1]
+	}
+	return args, nil
+}
+
+func (s *Socket) emit(event string, args []any, f emitFlags) error {
+	if err := checkEventName(event); err != nil {
+		return err
+	}
+	args, cb := splitCallback(args)
+	var h *handler
+	if cb != nil {
+		var err error
+		if h, err = newHandler(cb, true); err != nil {
+			return err
+		}
+		if f.timeout > 0 && !h.errFirst {
+			return fmt.Errorf("socketio: with a Timeout, the acknowledgement callback's first parameter must be an error")
+		}
+	}
+	data, atts, err := encodeArgs(event, true, args)
+	if err != nil {
+		return err
+	}
+	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: data, Attachments: atts}
+	if h != nil {
+		p.ID, p.HasID = s.nsp.NextAckID(), true
+		pa := &pendingAck{
+			onAck: func(d []byte, a [][]byte) { s.reportErr(h.callAck(newArgs(d, a), nil)) },
+		}
+		if h.errFirst {
+			pa.onErr = func(err error) { s.reportErr(h.callAck(Args{}, err)) }
+		}
+		s.registerAck(p.ID, pa, f.timeout)
+	}
+	return s.sendEvent(p, f.volatile)
+}
+
+func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f emitFlags) (Args, error) {
+	if err := checkEventName(event); err != nil {
+		return Args{}, err
+	}
+	data, atts, err := encodeArgs(event, true, args)
+	if err != nil {
+		return Args{}, err
+	}
+	type result struct {
+		args Args
+		err  error
+	}
+	ch := make(chan result, 1)
+	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: data, Attachments: atts}
+	p.ID, p.HasID = s.nsp.NextAckID(), true
+	s.registerAck(p.ID, &pendingAck{
+		onAck: func(d []byte, a [][]byte) { ch <- result{args: newArgs(d, a)} },
+		onErr: func(err error) { ch <- result{err: err} },
+	}, f.timeout)
+	if err := s.sendEvent(p, f.volatile); err != nil {
+		s.dropAck(p.ID)
+		return Args{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.args, r.err
+	case <-ctx.Done():
+		s.dropAck(p.ID)
+		return Args{}, ctx.Err()
+	}
+}
+
+// sendEvent writes an EVENT packet to the client. With connection state
+// recovery on, it goes through the adapter so that it gets an offset and is
+// kept for replay, as in Node.
+func (s *Socket) sendEvent(p *sioparser.Packet, volatile bool) error {
+	if s.nsp.srv.opts.ConnectionStateRecovery != nil {
+		return s.nsp.adapter.Broadcast(p, &adapter.BroadcastOptions{
+			Rooms: []string{s.id},
+			Flags: adapter.BroadcastFlags{Volatile: volatile, Local: true},
+		})
+	}
+	pp := newPrepared(p)
+	s.notifyOutgoing(pp)
+	return pp.send(s.client.conn, volatile)
+}
+
+func (s *Socket) registerAck(ackID uint64, pa *pendingAck, timeout time.Duration) {
+	s.mu.Lock()
+	if s.acks == nil {
+		s.acks = make(map[uint64]*pendingAck)
+	}
+	s.acks[ackID] = pa
+	if timeout > 0 {
+		pa.timer = time.AfterFunc(timeout, func() {
+			if s.takeAck(ackID, pa) && pa.onErr != nil {
+				pa.onErr(ErrTimeout)
+			}
+		})
+	}
+	s.mu.Unlock()
+}
+
+// takeAck removes the pending ack if it is still pa.
+func (s *Socket) takeAck(ackID uint64, pa *pendingAck) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.acks[ackID] != pa {
+		return false
+	}
+	delete(s.acks, ackID)
+	return true
+}
+
+func (s *Socket) dropAck(ackID uint64) {
+	s.mu.Lock()
+	if pa := s.acks[ackID]; pa != nil {
+		delete(s.acks, ackID)
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+	}
+	s.mu.Unlock()
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if !closed {
+		s.nsp.adapter.AddAll(s, rooms...)
+	}
+}
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
+
+// Rooms returns the rooms the socket is in, its own id room included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+
+func (s *Socket) operator() *BroadcastOperator {
+	return &BroadcastOperator{nsp: s.nsp, opts: adapter.BroadcastOptions{Except: []string{s.id}}}
+}
+
+// Broadcast selects every socket of the namespace but this one.
+func (s *Socket) Broadcast() *BroadcastOperator { return s.operator() }
+
+// To selects the sockets in rooms, except this one.
+func (s *Socket) To(rooms ...string) *BroadcastOperator { return s.operator().To(rooms...) }
+
+// In is To.
+func (s *Socket) In(rooms ...string) *BroadcastOperator { return s.operator().To(rooms...) }
+
+// Except selects the sockets not in rooms, except this one.
+func (s *Socket) Except(rooms ...string) *BroadcastOperator { return s.operator().Except(rooms...) }
+
+// Local selects the sockets of this server, except this one.
+func (s *Socket) Local() *BroadcastOperator { return s.operator().Local() }
+
+// Disconnect removes the socket from the namespace, telling the client
+// (reason "server namespace disconnect"). With close, the whole connection
+// is closed: every socket on it disconnects.
+func (s *Socket) Disconnect(close bool) {
+	if !s.Connected() {
+		return
+	}
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Disconnect, Namespace: s.nsp.name}, false)
+	s.onClose(ReasonServerNamespaceDisconnect, nil)
+}
+
+// onConnect joins the socket's rooms and tells the client.
+func (s *Socket) onConnect() {
+	s.mu.Lock()
+	s.connected = true
+	s.mu.Unlock()
+	s.nsp.adapter.AddAll(s, s.id)
+	payload := map[string]any{"sid": s.id}
+	if s.pid != "" {
+		payload["pid"] = s.pid
+	}
+	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp.name, Data: mustJSON(payload)}, false)
+	if r := s.restored; r != nil {
+		s.restored = nil
+		if len(r.Rooms) > 0 {
+			s.nsp.adapter.AddAll(s, r.Rooms...)
+		}
+		for _, m := range r.MissedPackets {
+			pp := newPrepared(&sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: m.Data, Attachments: m.Attachments})
+			_ = pp.send(s.client.conn, false)
+		}
+	}
+}
+
+// onPacket handles a packet for this socket.
+func (s *Socket) onPacket(p *sioparser.Packet) {
+	switch p.Type {
+	case sioparser.Event:
+		s.onEvent(p)
+	case sioparser.Ack:
+		s.mu.Lock()
+		pa := s.acks[p.ID]
+		delete(s.acks, p.ID)
+		s.mu.Unlock()
+		if pa != nil {
+			if pa.timer != nil {
+				pa.timer.Stop()
+			}
+			pa.onAck(p.Data, p.Attachments)
+		}
+	case sioparser.Disconnect:
+		s.onClose(ReasonClientNamespaceDisconnect, nil)
+	}
+}
+
+func (s *Socket) onEvent(p *sioparser.Packet) {
+	all := newArgs(p.Data, p.Attachments)
+	name, err := sioparser.EventName(all.raw[0])
+	if err != nil {
+		return
+	}
+	ev := &Event{Name: name, Args: Args{raw: all.raw[1:], attachments: p.Attachments}}
+	var ack ackSender
+	if p.HasID {
+		ackID := p.ID
+		ack = func(vals []any) { s.sendAck(ackID, vals) }
+	}
+	s.mu.Lock()
+	anyIn, mws := s.anyIn, s.middlewares
+	s.mu.Unlock()
+	for _, fn := range anyIn {
+		s.reportErr(safeCall(s.nsp.srv, func() error { fn(ev.Name, ev.Args); return nil }))
+	}
+	for _, mw := range mws {
+		var err error
+		if perr := safeCall(s.nsp.srv, func() error { err = mw(ev); return nil }); perr != nil {
+			err = perr
+		}
+		if err != nil {
+			s.reportErr(err)
+			return
+		}
+	}
+	s.mu.Lock()
+	connected := s.connected
+	hs := s.handlers[ev.Name]
+	s.mu.Unlock()
+	if !connected {
+		return
+	}
+	for _, h := range hs {
+		s.reportErr(safeCall(s.nsp.srv, func() error { return h.call(ev.Args, ack) }))
+	}
+}
+
+// sendAck answers an event's acknowledgement.
+func (s *Socket) sendAck(ackID uint64, vals []any) {
+	data, atts, err := encodeArgs("", false, vals)
+	if err != nil {
+		s.reportErr(err)
+		return
+	}
+	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Ack, Namespace: s.nsp.name, ID: ackID, HasID: true, Data: data, Attachments: atts}, false)
+}
+
+func (s *Socket) reportErr(err error) {
+	if err == nil {
+		return
+	}
+	s.mu.Lock()
+	fns := s.onError
+	s.mu.Unlock()
+	if len(fns) == 0 {
+		s.nsp.srv.log.Debug("socketio: socket error", "namespace", s.nsp.name, "sid", s.id, "err", err)
+	}
+	for _, fn := range fns {
+		fn(err)
+	}
+}
+
+func (s *Socket) notifyOutgoing(pp *prepared) {
+	s.mu.Lock()
+	fns := s.anyOut
+	s.mu.Unlock()
+	if len(fns) == 0 {
+		return
+	}
+	all := newArgs(pp.packet.Data, pp.packet.Attachments)
+	if all.Len() == 0 {
+		return
+	}
+	name, _ := sioparser.EventName(all.raw[0])
+	args := Args{raw: all.raw[1:], attachments: pp.packet.Attachments}
+	for _, fn := range fns {
+		fn(name, args)
+	}
+}
+
+// onClose disconnects the socket: disconnecting handlers, session kept for
+// recovery, rooms left, disconnect handlers.
+func (s *Socket) onClose(reason DisconnectReason, cause error) {
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	before := s.onDisconnectng
+	s.mu.Unlock()
+	for _, fn := range before {
+		fn(reason, cause)
+	}
+	if s.nsp.srv.opts.ConnectionStateRecovery != nil && reason.recoverable() {
+		s.nsp.adapter.PersistSession(&adapter.Session{SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data()})
+	}
+	s.cleanup()
+	s.client.removeSocket(s)
+	s.mu.Lock()
+	s.connected = false
+	acks := s.acks
+	s.acks = nil
+	after := s.onDisconnect
+	s.mu.Unlock()
+	for _, pa := range acks {
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+		if pa.onErr != nil {
+			pa.onErr(ErrDisconnected)
+		}
+	}
+	for _, fn := range after {
+		fn(reason, cause)
+	}
+}
+
+// cleanup leaves every room and the namespace.
+func (s *Socket) cleanup() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.nsp.adapter.DelAll(s.id)
+	s.nsp.remove(s)
+}
+
+// --- adapter.Socket ---
+
+// Send implements adapter.Socket.
+func (s *Socket) Send(p adapter.Prepared, flags adapter.BroadcastFlags) {
+	pp := p.(*prepared)
+	s.notifyOutgoing(pp)
+	_ = pp.send(s.client.conn, flags.Volatile)
+}
+
+// SendWithAck implements adapter.Socket.
+func (s *Socket) SendWithAck(p adapter.Prepared, flags adapter.BroadcastFlags, ackID uint64, ack func(adapter.AckResponse)) {
+	s.registerAck(ackID, &pendingAck{
+		onAck: func(d []byte, a [][]byte) { ack(adapter.AckResponse{Data: d, Attachments: a}) },
+	}, 0)
+	s.Send(p, flags)
+}
+
+// Info implements adapter.Socket.
+func (s *Socket) Info() adapter.SocketInfo {
+	return adapter.SocketInfo{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data()}
+}
+
+var _ adapter.Socket = (*Socket)(nil)
