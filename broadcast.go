@@ -295,7 +295,9 @@ func (r *RemoteSocket) operator() *BroadcastOperator {
 }
 
 // Emit sends an event to the socket.
-func (r *RemoteSocket) Emit(event string, args ...any) error { return r.operator().Emit(event, args...) }
+func (r *RemoteSocket) Emit(event string, args ...any) error {
+	return r.operator().Emit(event, args...)
+}
 
 // EmitWithAck sends an event and waits for the socket's acknowledgement.
 func (r *RemoteSocket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {

@@ -38,11 +38,11 @@ type Namespace struct {
 	re    *regexp.Regexp
 
 	mu             sync.RWMutex
-	sockets        map[string]*Socket     // guarded by mu; connected sockets
-	children       map[*Namespace]bool    // guarded by mu; parent namespaces only
-	middlewares    []Middleware           // guarded by mu
-	onConnection   []func(*Socket)        // guarded by mu
-	serverHandlers map[string][]*handler  // guarded by mu; events from ServerSideEmit
+	sockets        map[string]*Socket    // guarded by mu; connected sockets
+	children       map[*Namespace]bool   // guarded by mu; parent namespaces only
+	middlewares    []Middleware          // guarded by mu
+	onConnection   []func(*Socket)       // guarded by mu
+	serverHandlers map[string][]*handler // guarded by mu; events from ServerSideEmit
 }
 
 func newNamespace(s *Server, name string, parent *Namespace) *Namespace {

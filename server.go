@@ -32,12 +32,12 @@ type Server struct {
 	client  *clientFiles
 	closing atomic.Bool
 
-	mu         sync.RWMutex
-	nsps       map[string]*Namespace // guarded by mu
-	parents    []*Namespace          // guarded by mu; dynamic namespaces, in registration order
-	onNewNsp   []func(*Namespace)    // guarded by mu
-	clients    map[*client]struct{}  // guarded by mu
-	clientsGone *sync.Cond           // signalled (with mu) when clients shrinks
+	mu          sync.RWMutex
+	nsps        map[string]*Namespace // guarded by mu
+	parents     []*Namespace          // guarded by mu; dynamic namespaces, in registration order
+	onNewNsp    []func(*Namespace)    // guarded by mu
+	clients     map[*client]struct{}  // guarded by mu
+	clientsGone *sync.Cond            // signalled (with mu) when clients shrinks
 }
 
 // NewServer returns a server with the given options (nil for the defaults).

@@ -45,7 +45,7 @@ type Socket struct {
 	handlers       map[string][]*handler // guarded by mu
 	anyIn          []func(event string, args Args)
 	anyOut         []func(event string, args Args)
-	middlewares    []func(*Event) error        // guarded by mu
+	middlewares    []func(*Event) error            // guarded by mu
 	onDisconnect   []func(DisconnectReason, error) // guarded by mu
 	onDisconnectng []func(DisconnectReason, error) // guarded by mu
 	onError        []func(error)                   // guarded by mu

@@ -25,7 +25,7 @@ type recovery struct {
 	prefix string // makes offsets unique across restarts
 
 	mu       sync.Mutex
-	seq      uint64                     // guarded by mu
+	seq      uint64                    // guarded by mu
 	sessions map[string]*storedSession // guarded by mu; by private id
 	packets  []storedPacket            // guarded by mu; oldest first
 	sweeper  *time.Timer               // guarded by mu; drops expired state

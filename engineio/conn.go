@@ -43,25 +43,25 @@ type Conn struct {
 	recvMu sync.Mutex // serialises delivery of received messages
 
 	mu         sync.Mutex
-	state      connState        // guarded by mu
-	transport  string           // guarded by mu
-	ws         *websocket.Conn  // guarded by mu; the WebSocket transport, once in use
-	queue      []*Message       // guarded by mu; outbound packets not yet handed to a transport
-	queued     int              // guarded by mu; bytes in queue
-	flushing   bool             // guarded by mu; a WebSocket flusher goroutine runs
-	pollWake   chan struct{}    // guarded by mu; non-nil while a long-polling GET waits
-	posting    bool             // guarded by mu; a long-polling POST is being read
-	closeReply *Message         // guarded by mu; what a waiting GET gets when the session ends
-	upgrading  bool             // guarded by mu; an upgrade request is being handled
-	upgradeWS  *websocket.Conn  // guarded by mu; the WebSocket being probed for an upgrade
-	probed     bool             // guarded by mu; the upgrade probe was answered
-	upgraded   bool             // guarded by mu
-	awaitPong  bool             // guarded by mu
-	pingDue    time.Time        // guarded by mu; when the next ping is scheduled
-	pongDue    time.Time        // guarded by mu; when the awaited pong is late
-	heartbeat  *time.Timer      // guarded by mu; ping interval, then pong timeout
-	closeTimer *time.Timer      // guarded by mu; bounds a graceful close over long-polling
-	done       chan struct{}    // closed when the session has ended
+	state      connState       // guarded by mu
+	transport  string          // guarded by mu
+	ws         *websocket.Conn // guarded by mu; the WebSocket transport, once in use
+	queue      []*Message      // guarded by mu; outbound packets not yet handed to a transport
+	queued     int             // guarded by mu; bytes in queue
+	flushing   bool            // guarded by mu; a WebSocket flusher goroutine runs
+	pollWake   chan struct{}   // guarded by mu; non-nil while a long-polling GET waits
+	posting    bool            // guarded by mu; a long-polling POST is being read
+	closeReply *Message        // guarded by mu; what a waiting GET gets when the session ends
+	upgrading  bool            // guarded by mu; an upgrade request is being handled
+	upgradeWS  *websocket.Conn // guarded by mu; the WebSocket being probed for an upgrade
+	probed     bool            // guarded by mu; the upgrade probe was answered
+	upgraded   bool            // guarded by mu
+	awaitPong  bool            // guarded by mu
+	pingDue    time.Time       // guarded by mu; when the next ping is scheduled
+	pongDue    time.Time       // guarded by mu; when the awaited pong is late
+	heartbeat  *time.Timer     // guarded by mu; ping interval, then pong timeout
+	closeTimer *time.Timer     // guarded by mu; bounds a graceful close over long-polling
+	done       chan struct{}   // closed when the session has ended
 }
 
 func newConn(s *Server, sid string, r *http.Request, transport string) *Conn {

@@ -26,7 +26,7 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	onConnection func(*Conn)          // set before serving
+	onConnection func(*Conn)         // set before serving
 	onConnError  func(*RequestError) // set before serving
 
 	mu      sync.RWMutex
