@@ -27,6 +27,8 @@ type client struct {
 func newClient(s *Server, conn *engineio.Conn) *client {
 	c := &client{srv: s, conn: conn, sockets: make(map[string]*Socket, 1)}
 	c.decoder.MaxAttachments = s.opts.MaxAttachments
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.connectTimer = time.AfterFunc(s.opts.ConnectTimeout, func() {
 		c.mu.Lock()
 		idle := len(c.sockets) == 0
@@ -95,8 +97,10 @@ func (c *client) onDecodeError(err error) {
 		s.reportErr(err)
 	}
 	c.srv.log.Debug("socketio: invalid packet, closing the connection", "sid", c.conn.ID(), "err", err)
-	c.conn.Close()
+	// Sockets learn the reason first: closing the connection may report
+	// another one from the Engine.IO layer.
 	c.onClose(ReasonParseError, err)
+	c.conn.Close()
 }
 
 func (c *client) socketList() []*Socket {
@@ -144,8 +148,8 @@ func (c *client) disconnectAll() {
 
 // close closes the connection from the server side.
 func (c *client) close() {
-	c.conn.Close()
 	c.onClose(ReasonForcedServerClose, nil)
+	c.conn.Close()
 }
 
 // onEngineClose is the Engine.IO close callback.
