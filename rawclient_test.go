@@ -2,9 +2,9 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
-	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
