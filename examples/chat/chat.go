@@ -1,0 +1,314 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/socketio-go/socketio"
+)
+
+// Input limits. Everything a user types is bounded and cleaned on the
+// server; the page renders it as text, never as HTML.
+const (
+	maxNickname   = 24
+	maxRoomName   = 32
+	maxMessage    = 500
+	maxRooms      = 100
+	defaultRoom   = "lobby"
+	rateBurst     = 5               // messages a socket may send at once
+	rateRefill    = 2 * time.Second // one more message allowed per interval
+	typingTimeout = 3 * time.Second
+)
+
+// chat holds the rooms and who is in them.
+type chat struct {
+	srv *socketio.Server
+
+	mu    sync.Mutex
+	rooms map[string]map[string]string // guarded by mu; room -> socket id -> nickname
+}
+
+func newChat(srv *socketio.Server) *chat {
+	return &chat{srv: srv, rooms: map[string]map[string]string{defaultRoom: {}}}
+}
+
+// user is the per-socket state, kept in the socket's Data.
+type user struct {
+	mu       sync.Mutex
+	nickname string
+	room     string
+	tokens   float64
+	last     time.Time
+}
+
+// allow applies a token-bucket rate limit to chat messages.
+func (u *user) allow(now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.tokens += float64(now.Sub(u.last)) / float64(rateRefill)
+	if u.tokens > rateBurst {
+		u.tokens = rateBurst
+	}
+	u.last = now
+	if u.tokens < 1 {
+		return false
+	}
+	u.tokens--
+	return true
+}
+
+func (u *user) get() (nickname, room string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.nickname, u.room
+}
+
+// Payloads exchanged with the page.
+type (
+	roomInfo struct {
+		Name    string `json:"name"`
+		Members int    `json:"members"`
+	}
+	chatMessage struct {
+		Room     string `json:"room"`
+		Nickname string `json:"nickname"`
+		Text     string `json:"text"`
+		Time     int64  `json:"time"`
+	}
+	notice struct {
+		Room string `json:"room"`
+		Text string `json:"text"`
+	}
+	reply struct {
+		OK       bool   `json:"ok"`
+		Error    string `json:"error,omitempty"`
+		Nickname string `json:"nickname,omitempty"`
+		Room     string `json:"room,omitempty"`
+	}
+)
+
+// clean trims s, drops control and formatting characters, folds runs of
+// white space, and bounds its length in characters.
+func clean(s string, max int) string {
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range strings.TrimSpace(s) {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			continue
+		}
+		if unicode.IsSpace(r) {
+			if space {
+				continue
+			}
+			space, r = true, ' '
+		} else {
+			space = false
+		}
+		if n == max {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// cleanRoom makes a room name: letters, digits, spaces, '-' and '_'.
+func cleanRoom(s string) string {
+	s = clean(s, maxRoomName)
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '-' || r == '_' {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, s)
+}
+
+func (c *chat) onConnection(s *socketio.Socket) {
+	u, _ := s.Data().(*user)
+	if u == nil || !s.Recovered() {
+		u = &user{nickname: "guest-" + s.ID()[:4], tokens: rateBurst, last: time.Now()}
+		s.SetData(u)
+		c.join(s, u, defaultRoom)
+	} else {
+		_, room := u.get()
+		c.enter(s, u, room)
+	}
+
+	_ = s.Emit("welcome", map[string]string{"description": "Hello and Welcome to the Server"})
+	nickname, room := u.get()
+	_ = s.Emit("session", reply{OK: true, Nickname: nickname, Room: room})
+	_ = s.Emit("rooms", c.roomList())
+
+	_ = s.On("nickname", func(name string, ack func(reply)) {
+		name = clean(name, maxNickname)
+		if name == "" {
+			ack(reply{Error: "Choose a nickname of 1 to 24 characters."})
+			return
+		}
+		u.mu.Lock()
+		old, room := u.nickname, u.room
+		u.nickname = name
+		u.mu.Unlock()
+		c.setNickname(room, s.ID(), name)
+		_ = c.srv.To(room).Emit("notice", notice{Room: room, Text: old + " is now " + name})
+		ack(reply{OK: true, Nickname: name, Room: room})
+	})
+
+	_ = s.On("join", func(name string, ack func(reply)) {
+		room := cleanRoom(name)
+		if room == "" {
+			ack(reply{Error: "Room names are 1 to 32 letters, digits, spaces, - or _."})
+			return
+		}
+		if !c.exists(room) && c.count() >= maxRooms {
+			ack(reply{Error: "There are too many rooms already."})
+			return
+		}
+		c.join(s, u, room)
+		nickname, _ := u.get()
+		ack(reply{OK: true, Nickname: nickname, Room: room})
+	})
+
+	_ = s.On("message", func(text string, ack func(reply)) {
+		if utf8.RuneCountInString(text) > maxMessage {
+			ack(reply{Error: "Messages are limited to 500 characters."})
+			return
+		}
+		text = clean(text, maxMessage)
+		if text == "" {
+			ack(reply{Error: "Empty message."})
+			return
+		}
+		if !u.allow(time.Now()) {
+			ack(reply{Error: "Slow down: too many messages."})
+			return
+		}
+		nickname, room := u.get()
+		_ = c.srv.To(room).Emit("message", chatMessage{Room: room, Nickname: nickname, Text: text, Time: time.Now().UnixMilli()})
+		ack(reply{OK: true})
+	})
+
+	_ = s.On("announce", func(text string, ack func(reply)) {
+		if utf8.RuneCountInString(text) > maxMessage {
+			ack(reply{Error: "Announcements are limited to 500 characters."})
+			return
+		}
+		text = clean(text, maxMessage)
+		if text == "" || !u.allow(time.Now()) {
+			ack(reply{Error: "Nothing announced (empty, or too many messages)."})
+			return
+		}
+		nickname, _ := u.get()
+		_ = c.srv.Emit("announcement", chatMessage{Nickname: nickname, Text: text, Time: time.Now().UnixMilli()})
+		ack(reply{OK: true})
+	})
+
+	_ = s.On("typing", func(typing bool) {
+		nickname, room := u.get()
+		_ = s.To(room).Volatile().Emit("typing", map[string]any{"nickname": nickname, "typing": typing})
+	})
+
+	s.OnDisconnect(func(reason socketio.DisconnectReason, _ error) {
+		nickname, room := u.get()
+		if c.leave(room, s.ID()) {
+			_ = c.srv.To(room).Emit("notice", notice{Room: room, Text: nickname + " left"})
+			c.broadcastRooms()
+		}
+	})
+}
+
+// join moves the socket to room.
+func (c *chat) join(s *socketio.Socket, u *user, room string) {
+	u.mu.Lock()
+	old, nickname := u.room, u.nickname
+	u.room = room
+	u.mu.Unlock()
+	if old == room {
+		return
+	}
+	if old != "" {
+		s.Leave(old)
+		if c.leave(old, s.ID()) {
+			_ = c.srv.To(old).Emit("notice", notice{Room: old, Text: nickname + " left"})
+		}
+	}
+	c.enter(s, u, room)
+	_ = s.To(room).Emit("notice", notice{Room: room, Text: nickname + " joined"})
+	c.broadcastRooms()
+}
+
+// enter records the socket in room and joins the Socket.IO room.
+func (c *chat) enter(s *socketio.Socket, u *user, room string) {
+	nickname, _ := u.get()
+	c.mu.Lock()
+	members := c.rooms[room]
+	if members == nil {
+		members = make(map[string]string)
+		c.rooms[room] = members
+	}
+	members[s.ID()] = nickname
+	c.mu.Unlock()
+	s.Join(room)
+}
+
+// leave removes a socket from a room; empty rooms other than the lobby go.
+func (c *chat) leave(room, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	members := c.rooms[room]
+	if _, ok := members[id]; !ok {
+		return false
+	}
+	delete(members, id)
+	if len(members) == 0 && room != defaultRoom {
+		delete(c.rooms, room)
+	}
+	return true
+}
+
+func (c *chat) setNickname(room, id, name string) {
+	c.mu.Lock()
+	if members := c.rooms[room]; members != nil {
+		members[id] = name
+	}
+	c.mu.Unlock()
+}
+
+func (c *chat) exists(room string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rooms[room] != nil
+}
+
+func (c *chat) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.rooms)
+}
+
+func (c *chat) roomList() []roomInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := make([]roomInfo, 0, len(c.rooms))
+	for name, members := range c.rooms {
+		list = append(list, roomInfo{Name: name, Members: len(members)})
+	}
+	slices.SortFunc(list, func(a, b roomInfo) int {
+		if a.Name == defaultRoom {
+			return -1
+		}
+		if b.Name == defaultRoom {
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return list
+}
+
+func (c *chat) broadcastRooms() { _ = c.srv.Emit("rooms", c.roomList()) }

@@ -1,0 +1,186 @@
+// The chat page. Everything users type is rendered with textContent, never
+// as HTML.
+(function () {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  const options = {};
+  if (params.get("transports")) {
+    options.transports = params.get("transports").split(",");
+  }
+  const socket = io(options);
+  window.chatSocket = socket; // for tests and the curious
+
+  let currentRoom = "";
+  let typingTimer = null;
+  const typers = new Map();
+
+  function setState(state, text) {
+    const el = $("state");
+    el.className = "pill state-" + state;
+    el.dataset.state = state;
+    el.textContent = text || state;
+  }
+
+  function showTransport() {
+    const name = socket.io.engine ? socket.io.engine.transport.name : "—";
+    $("transport").textContent = name;
+    $("transport").dataset.transport = name;
+  }
+
+  function showError(text) {
+    $("error").textContent = text || "";
+  }
+
+  function addLine(kind, who, text) {
+    const li = document.createElement("li");
+    li.className = kind;
+    if (who) {
+      const w = document.createElement("span");
+      w.className = "who";
+      w.textContent = who;
+      li.appendChild(w);
+    }
+    const t = document.createElement("span");
+    t.className = "text";
+    t.textContent = text;
+    li.appendChild(t);
+    const list = $("messages");
+    list.appendChild(li);
+    while (list.children.length > 200) list.removeChild(list.firstChild);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function renderRooms(rooms) {
+    const ul = $("rooms");
+    ul.textContent = "";
+    for (const r of rooms) {
+      const li = document.createElement("li");
+      li.dataset.room = r.name;
+      if (r.name === currentRoom) li.classList.add("current");
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = r.name;
+      const count = document.createElement("span");
+      count.className = "count";
+      count.textContent = r.members + (r.members === 1 ? " member" : " members");
+      li.append(name, count);
+      li.addEventListener("click", () => join(r.name));
+      ul.appendChild(li);
+    }
+  }
+
+  function setRoom(room) {
+    currentRoom = room;
+    $("current-room").textContent = room;
+    for (const li of $("rooms").children) {
+      li.classList.toggle("current", li.dataset.room === room);
+    }
+  }
+
+  function join(room) {
+    socket.emit("join", room, (res) => {
+      if (!res.ok) return showError(res.error);
+      showError("");
+      $("messages").textContent = "";
+      setRoom(res.room);
+      addLine("notice", "", "You joined " + res.room);
+    });
+  }
+
+  // Connection state and transport.
+  socket.on("connect", () => {
+    setState("connected", socket.recovered ? "connected (recovered)" : "connected");
+    showTransport();
+    socket.io.engine.once("upgrade", showTransport);
+  });
+  socket.on("disconnect", (reason) => {
+    setState("disconnected", "disconnected: " + reason);
+    $("transport").textContent = "—";
+  });
+  socket.on("connect_error", (err) => {
+    setState("disconnected", "connection error: " + err.message);
+  });
+  socket.io.on("reconnect_attempt", (n) => setState("reconnecting", "reconnecting (attempt " + n + ")…"));
+  socket.io.on("reconnect_failed", () => setState("disconnected", "could not reconnect"));
+
+  // Server pushes.
+  socket.on("welcome", (data) => {
+    $("welcome").textContent = data.description;
+  });
+  socket.on("session", (s) => {
+    if (!$("nick").value) $("nick").value = s.nickname;
+    setRoom(s.room);
+  });
+  socket.on("rooms", renderRooms);
+  socket.on("message", (m) => addLine("message", m.nickname, m.text));
+  socket.on("announcement", (m) => addLine("announcement", m.nickname, m.text));
+  socket.on("notice", (n) => {
+    if (n.room === currentRoom) addLine("notice", "", n.text);
+  });
+  socket.on("typing", (t) => {
+    clearTimeout(typers.get(t.nickname));
+    if (t.typing) {
+      typers.set(t.nickname, setTimeout(() => { typers.delete(t.nickname); showTypers(); }, 3000));
+    } else {
+      typers.delete(t.nickname);
+    }
+    showTypers();
+  });
+  function showTypers() {
+    const names = [...typers.keys()];
+    $("typing").textContent = names.length === 0 ? "" :
+      names.join(", ") + (names.length === 1 ? " is typing…" : " are typing…");
+  }
+
+  // Forms.
+  $("nick-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    socket.emit("nickname", $("nick").value, (res) => {
+      if (!res.ok) return showError(res.error);
+      showError("");
+      $("nick").value = res.nickname;
+    });
+  });
+  $("room-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const room = $("room").value;
+    if (!room.trim()) return;
+    $("room").value = "";
+    join(room);
+  });
+  $("msg-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("msg").value;
+    if (!text.trim()) return;
+    socket.timeout(5000).emit("message", text, (err, res) => {
+      if (err) return showError("The server did not answer; your message may be lost.");
+      if (!res.ok) return showError(res.error);
+      showError("");
+      $("msg").value = "";
+    });
+    stopTyping();
+  });
+  $("announce").addEventListener("click", () => {
+    const text = $("msg").value;
+    if (!text.trim()) return;
+    socket.emit("announce", text, (res) => {
+      if (!res.ok) return showError(res.error);
+      showError("");
+      $("msg").value = "";
+    });
+  });
+  $("msg").addEventListener("input", () => {
+    if (!typingTimer) socket.emit("typing", true);
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 1500);
+  });
+  function stopTyping() {
+    if (typingTimer) {
+      clearTimeout(typingTimer);
+      typingTimer = null;
+      socket.emit("typing", false);
+    }
+  }
+})();
