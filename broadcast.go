@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	ev "github.com/socketio-go/socketio/internal/event"
 	"context"
 	"fmt"
 	"slices"
@@ -89,7 +90,7 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	if err := checkEventName(event); err != nil {
 		return err
 	}
-	args, cb := splitCallback(args)
+	args, cb := ev.SplitCallback(args)
 	if cb != nil {
 		fn, ok := cb.(func(error, []Args))
 		if !ok {
@@ -104,7 +105,7 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 		}()
 		return nil
 	}
-	data, atts, err := encodeArgs(event, true, args)
+	data, atts, err := ev.EncodeArgs(event, true, args)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	if b.nsp.isParent() {
 		return nil, ErrParentNamespace
 	}
-	data, atts, err := encodeArgs(event, true, args)
+	data, atts, err := ev.EncodeArgs(event, true, args)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +195,7 @@ func (c *ackCollector) clientCount(n int) {
 
 func (c *ackCollector) ack(r adapter.AckResponse) {
 	c.mu.Lock()
-	c.responses = append(c.responses, newArgs(r.Data, r.Attachments))
+	c.responses = append(c.responses, ev.NewArgs(r.Data, r.Attachments))
 	c.checkLocked()
 	c.mu.Unlock()
 }

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	ev "github.com/socketio-go/socketio/internal/event"
 	"context"
 	"fmt"
 	"regexp"
@@ -42,7 +43,7 @@ type Namespace struct {
 	children       map[*Namespace]bool   // guarded by mu; parent namespaces only
 	middlewares    []Middleware          // guarded by mu
 	onConnection   []func(*Socket)       // guarded by mu
-	serverHandlers map[string][]*handler // guarded by mu; events from ServerSideEmit
+	serverHandlers map[string][]*ev.Handler // guarded by mu; events from ServerSideEmit
 }
 
 func newNamespace(s *Server, name string, parent *Namespace) *Namespace {
@@ -114,13 +115,13 @@ func (n *Namespace) OnConnection(fn func(*Socket)) {
 // On registers a handler of events sent by other servers of the cluster
 // with ServerSideEmit (the handler model is the one of Socket.On).
 func (n *Namespace) On(event string, fn any) error {
-	h, err := newHandler(fn, false)
+	h, err := ev.NewHandler(fn, false)
 	if err != nil {
 		return err
 	}
 	n.mu.Lock()
 	if n.serverHandlers == nil {
-		n.serverHandlers = make(map[string][]*handler)
+		n.serverHandlers = make(map[string][]*ev.Handler)
 	}
 	n.serverHandlers[event] = append(n.serverHandlers[event], h)
 	n.mu.Unlock()
@@ -215,7 +216,7 @@ func (n *Namespace) ServerSideEmit(event string, args ...any) error {
 	if sioparser.IsReservedEvent(event) || event == "connection" || event == "new_namespace" {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	data, atts, err := encodeArgs(event, true, args)
+	data, atts, err := ev.EncodeArgs(event, true, args)
 	if err != nil {
 		return err
 	}
@@ -231,14 +232,14 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 	if sioparser.IsReservedEvent(event) || event == "connection" || event == "new_namespace" {
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	data, atts, err := encodeArgs(event, true, args)
+	data, atts, err := ev.EncodeArgs(event, true, args)
 	if err != nil {
 		return nil, err
 	}
 	resps, err := n.adapter.ServerSideEmitWithAck(ctx, data, atts)
 	out := make([]Args, len(resps))
 	for i, r := range resps {
-		out[i] = newArgs(r.Data, r.Attachments)
+		out[i] = ev.NewArgs(r.Data, r.Attachments)
 	}
 	return out, err
 }
@@ -256,22 +257,17 @@ func (n *Namespace) NextAckID() uint64 { return n.ackIDs.Add(1) - 1 }
 
 // OnServerSideEmit implements adapter.Namespace.
 func (n *Namespace) OnServerSideEmit(data []byte, attachments [][]byte, ack func(adapter.AckResponse)) {
-	all := newArgs(data, attachments)
-	if all.Len() == 0 {
-		return
-	}
-	event, err := sioparser.EventName(all.raw[0])
+	event, args, err := ev.SplitEvent(data, attachments)
 	if err != nil {
 		return
 	}
-	args := Args{raw: all.raw[1:], attachments: attachments}
 	n.mu.RLock()
 	hs := n.serverHandlers[event]
 	n.mu.RUnlock()
-	var send ackSender
+	var send ev.AckSender
 	if ack != nil {
 		send = func(vals []any) {
-			d, atts, err := encodeArgs("", false, vals)
+			d, atts, err := ev.EncodeArgs("", false, vals)
 			if err != nil {
 				n.srv.log.Error("socketio: cannot encode server-side acknowledgement", "err", err)
 				return
@@ -280,7 +276,7 @@ func (n *Namespace) OnServerSideEmit(data []byte, attachments [][]byte, ack func
 		}
 	}
 	for _, h := range hs {
-		if err := safeCall(n.srv, func() error { return h.call(args, send) }); err != nil {
+		if err := safeCall(n.srv, func() error { return h.Call(args, send) }); err != nil {
 			n.srv.log.Error("socketio: server-side event handler failed", "namespace", n.name, "event", event, "err", err)
 		}
 	}

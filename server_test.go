@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	ev "github.com/socketio-go/socketio/internal/event"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -148,7 +149,7 @@ func must(t *testing.T, err error) {
 
 func TestHandlerValidation(t *testing.T) {
 	for _, fn := range []any{nil, 42, func() int { return 1 }, func(ch chan int) {}, func(ack func() int) {}} {
-		if _, err := newHandler(fn, false); err == nil {
+		if _, err := ev.NewHandler(fn, false); err == nil {
 			t.Errorf("handler %T accepted", fn)
 		}
 	}

@@ -1,11 +1,11 @@
 package socketio
 
 import (
+	ev "github.com/socketio-go/socketio/internal/event"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"reflect"
 	"sync"
 	"time"
 
@@ -42,7 +42,7 @@ type Socket struct {
 	mu             sync.Mutex
 	connected      bool                  // guarded by mu
 	closed         bool                  // guarded by mu; cleanup done
-	handlers       map[string][]*handler // guarded by mu
+	handlers       map[string][]*ev.Handler // guarded by mu
 	anyIn          []func(event string, args Args)
 	anyOut         []func(event string, args Args)
 	middlewares    []func(*Event) error            // guarded by mu
@@ -162,13 +162,13 @@ func (s *Socket) SetData(v any) {
 func (s *Socket) On(event string, fn any) error {
 	switch event {
 	case "disconnect", "disconnecting":
-		h, err := newHandler(fn, false)
+		h, err := ev.NewHandler(fn, false)
 		if err != nil {
 			return err
 		}
 		cb := func(reason DisconnectReason, _ error) {
-			raw, _, _ := encodeArgs("", false, []any{string(reason)})
-			_ = h.call(newArgs(raw, nil), nil)
+			raw, _, _ := ev.EncodeArgs("", false, []any{string(reason)})
+			_ = h.Call(ev.NewArgs(raw, nil), nil)
 		}
 		s.mu.Lock()
 		if event == "disconnect" {
@@ -179,13 +179,13 @@ func (s *Socket) On(event string, fn any) error {
 		s.mu.Unlock()
 		return nil
 	}
-	h, err := newHandler(fn, false)
+	h, err := ev.NewHandler(fn, false)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	if s.handlers == nil {
-		s.handlers = make(map[string][]*handler)
+		s.handlers = make(map[string][]*ev.Handler)
 	}
 	s.handlers[event] = append(s.handlers[event], h)
 	s.mu.Unlock()
@@ -313,30 +313,22 @@ func checkEventName(event string) error {
 	return nil
 }
 
-// splitCallback separates a trailing function argument.
-func splitCallback(args []any) ([]any, any) {
-	if n := len(args); n > 0 && args[n-1] != nil && reflect.TypeOf(args[n-1]).Kind() == reflect.Func {
-		return args[:n-1], args[n-1]
-	}
-	return args, nil
-}
-
 func (s *Socket) emit(event string, args []any, f emitFlags) error {
 	if err := checkEventName(event); err != nil {
 		return err
 	}
-	args, cb := splitCallback(args)
-	var h *handler
+	args, cb := ev.SplitCallback(args)
+	var h *ev.Handler
 	if cb != nil {
 		var err error
-		if h, err = newHandler(cb, true); err != nil {
+		if h, err = ev.NewHandler(cb, true); err != nil {
 			return err
 		}
-		if f.timeout > 0 && !h.errFirst {
+		if f.timeout > 0 && !h.ErrFirst() {
 			return fmt.Errorf("socketio: with a Timeout, the acknowledgement callback's first parameter must be an error")
 		}
 	}
-	data, atts, err := encodeArgs(event, true, args)
+	data, atts, err := ev.EncodeArgs(event, true, args)
 	if err != nil {
 		return err
 	}
@@ -344,10 +336,10 @@ func (s *Socket) emit(event string, args []any, f emitFlags) error {
 	if h != nil {
 		p.ID, p.HasID = s.nsp.NextAckID(), true
 		pa := &pendingAck{
-			onAck: func(d []byte, a [][]byte) { s.reportErr(h.callAck(newArgs(d, a), nil)) },
+			onAck: func(d []byte, a [][]byte) { s.reportErr(h.CallAck(ev.NewArgs(d, a), nil)) },
 		}
-		if h.errFirst {
-			pa.onErr = func(err error) { s.reportErr(h.callAck(Args{}, err)) }
+		if h.ErrFirst() {
+			pa.onErr = func(err error) { s.reportErr(h.CallAck(Args{}, err)) }
 		}
 		s.registerAck(p.ID, pa, f.timeout)
 	}
@@ -358,7 +350,7 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f em
 	if err := checkEventName(event); err != nil {
 		return Args{}, err
 	}
-	data, atts, err := encodeArgs(event, true, args)
+	data, atts, err := ev.EncodeArgs(event, true, args)
 	if err != nil {
 		return Args{}, err
 	}
@@ -370,7 +362,7 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f em
 	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: data, Attachments: atts}
 	p.ID, p.HasID = s.nsp.NextAckID(), true
 	s.registerAck(p.ID, &pendingAck{
-		onAck: func(d []byte, a [][]byte) { ch <- result{args: newArgs(d, a)} },
+		onAck: func(d []byte, a [][]byte) { ch <- result{args: ev.NewArgs(d, a)} },
 		onErr: func(err error) { ch <- result{err: err} },
 	}, f.timeout)
 	if err := s.sendEvent(p, f.volatile); err != nil {
@@ -534,13 +526,12 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 }
 
 func (s *Socket) onEvent(p *sioparser.Packet) {
-	all := newArgs(p.Data, p.Attachments)
-	name, err := sioparser.EventName(all.raw[0])
+	name, args, err := ev.SplitEvent(p.Data, p.Attachments)
 	if err != nil {
 		return
 	}
-	ev := &Event{Name: name, Args: Args{raw: all.raw[1:], attachments: p.Attachments}}
-	var ack ackSender
+	e := &Event{Name: name, Args: args}
+	var ack ev.AckSender
 	if p.HasID {
 		ackID := p.ID
 		ack = func(vals []any) { s.sendAck(ackID, vals) }
@@ -549,11 +540,11 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 	anyIn, mws := s.anyIn, s.middlewares
 	s.mu.Unlock()
 	for _, fn := range anyIn {
-		s.reportErr(safeCall(s.nsp.srv, func() error { fn(ev.Name, ev.Args); return nil }))
+		s.reportErr(safeCall(s.nsp.srv, func() error { fn(e.Name, e.Args); return nil }))
 	}
 	for _, mw := range mws {
 		var err error
-		if perr := safeCall(s.nsp.srv, func() error { err = mw(ev); return nil }); perr != nil {
+		if perr := safeCall(s.nsp.srv, func() error { err = mw(e); return nil }); perr != nil {
 			err = perr
 		}
 		if err != nil {
@@ -563,19 +554,19 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 	}
 	s.mu.Lock()
 	connected := s.connected
-	hs := s.handlers[ev.Name]
+	hs := s.handlers[e.Name]
 	s.mu.Unlock()
 	if !connected {
 		return
 	}
 	for _, h := range hs {
-		s.reportErr(safeCall(s.nsp.srv, func() error { return h.call(ev.Args, ack) }))
+		s.reportErr(safeCall(s.nsp.srv, func() error { return h.Call(e.Args, ack) }))
 	}
 }
 
 // sendAck answers an event's acknowledgement.
 func (s *Socket) sendAck(ackID uint64, vals []any) {
-	data, atts, err := encodeArgs("", false, vals)
+	data, atts, err := ev.EncodeArgs("", false, vals)
 	if err != nil {
 		s.reportErr(err)
 		return
@@ -605,12 +596,10 @@ func (s *Socket) notifyOutgoing(pp *prepared) {
 	if len(fns) == 0 {
 		return
 	}
-	all := newArgs(pp.packet.Data, pp.packet.Attachments)
-	if all.Len() == 0 {
+	name, args, err := ev.SplitEvent(pp.packet.Data, pp.packet.Attachments)
+	if err != nil {
 		return
 	}
-	name, _ := sioparser.EventName(all.raw[0])
-	args := Args{raw: all.raw[1:], attachments: pp.packet.Attachments}
 	for _, fn := range fns {
 		fn(name, args)
 	}

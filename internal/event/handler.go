@@ -1,4 +1,4 @@
-package socketio
+package event
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-// handler calls a user function with arguments decoded from a packet.
+// Handler calls a user function with arguments decoded from a packet.
 //
 // The function's parameters are decoded from the event's arguments in order
 // (missing arguments give zero values, extra ones are ignored unless the
@@ -16,19 +16,19 @@ import (
 // acknowledgement callback: calling it sends its arguments back to the
 // client (once; later calls do nothing). The function may return nothing or
 // an error, which is reported to the socket's error handlers.
-type handler struct {
+type Handler struct {
 	fn       reflect.Value
 	params   []reflect.Type // data parameters; for a variadic function the last is its slice type
 	variadic bool
 	ack      reflect.Type // the ack parameter's type, or nil
 	errOut   bool         // the function returns an error
 	errFirst bool         // first parameter is an error (acknowledgement callbacks with a timeout)
-	fast     func(args Args, ack ackSender) error
+	fast     func(args Args, ack AckSender) error
 }
 
-// ackSender sends the arguments of an acknowledgement; nil when the peer did
+// AckSender sends the arguments of an acknowledgement; nil when the peer did
 // not ask for one.
-type ackSender func(args []any)
+type AckSender func(args []any)
 
 var (
 	argsType  = reflect.TypeFor[Args]()
@@ -36,24 +36,24 @@ var (
 	anyAckTyp = reflect.TypeFor[func(...any)]()
 )
 
-// newHandler validates fn. allowErrFirst accepts a first parameter of type
+// NewHandler validates fn. allowErrFirst accepts a first parameter of type
 // error (for acknowledgement callbacks).
-func newHandler(fn any, allowErrFirst bool) (*handler, error) {
+func NewHandler(fn any, allowErrFirst bool) (*Handler, error) {
 	if fn == nil {
 		return nil, errors.New("socketio: nil handler")
 	}
 	v := reflect.ValueOf(fn)
 	t := v.Type()
 	if t.Kind() != reflect.Func {
-		return nil, fmt.Errorf("socketio: handler must be a function, not %s", t)
+		return nil, fmt.Errorf("socketio: Handler must be a function, not %s", t)
 	}
-	h := &handler{fn: v, variadic: t.IsVariadic()}
+	h := &Handler{fn: v, variadic: t.IsVariadic()}
 	switch {
 	case t.NumOut() == 0:
 	case t.NumOut() == 1 && t.Out(0) == errorType:
 		h.errOut = true
 	default:
-		return nil, fmt.Errorf("socketio: handler %s may return only an error", t)
+		return nil, fmt.Errorf("socketio: Handler %s may return only an error", t)
 	}
 	n := t.NumIn()
 	first := 0
@@ -70,7 +70,7 @@ func newHandler(fn any, allowErrFirst bool) (*handler, error) {
 	}
 	for i := first; i < n; i++ {
 		if t.In(i).Kind() == reflect.Func || t.In(i).Kind() == reflect.Chan {
-			return nil, fmt.Errorf("socketio: handler parameter %d has type %s, which cannot be decoded", i, t.In(i))
+			return nil, fmt.Errorf("socketio: Handler parameter %d has type %s, which cannot be decoded", i, t.In(i))
 		}
 		h.params = append(h.params, t.In(i))
 	}
@@ -79,16 +79,16 @@ func newHandler(fn any, allowErrFirst bool) (*handler, error) {
 }
 
 // fastPath avoids reflection for the most common signatures.
-func fastPath(fn any) func(Args, ackSender) error {
+func fastPath(fn any) func(Args, AckSender) error {
 	switch f := fn.(type) {
 	case func():
-		return func(Args, ackSender) error { f(); return nil }
+		return func(Args, AckSender) error { f(); return nil }
 	case func(Args):
-		return func(a Args, _ ackSender) error { f(a); return nil }
+		return func(a Args, _ AckSender) error { f(a); return nil }
 	case func(Args, func(...any)):
-		return func(a Args, ack ackSender) error { f(a, ack.once()); return nil }
+		return func(a Args, ack AckSender) error { f(a, ack.once()); return nil }
 	case func(string):
-		return func(a Args, _ ackSender) error {
+		return func(a Args, _ AckSender) error {
 			var s string
 			if err := a.Decode(&s); err != nil {
 				return err
@@ -97,7 +97,7 @@ func fastPath(fn any) func(Args, ackSender) error {
 			return nil
 		}
 	case func(...any):
-		return func(a Args, _ ackSender) error {
+		return func(a Args, _ AckSender) error {
 			vals, err := a.Values()
 			if err != nil {
 				return err
@@ -109,9 +109,22 @@ func fastPath(fn any) func(Args, ackSender) error {
 	return nil
 }
 
-// once wraps an ackSender so that only its first call sends; a nil sender
+// ErrFirst reports whether the function's first parameter is an error (an
+// acknowledgement callback for an emit with a timeout).
+func (h *Handler) ErrFirst() bool { return h.errFirst }
+
+// SplitCallback separates a trailing function argument (an acknowledgement
+// callback) from the values to send.
+func SplitCallback(args []any) ([]any, any) {
+	if n := len(args); n > 0 && args[n-1] != nil && reflect.TypeOf(args[n-1]).Kind() == reflect.Func {
+		return args[:n-1], args[n-1]
+	}
+	return args, nil
+}
+
+// once wraps an AckSender so that only its first call sends; a nil sender
 // gives a no-op.
-func (s ackSender) once() func(...any) {
+func (s AckSender) once() func(...any) {
 	if s == nil {
 		return func(...any) {}
 	}
@@ -123,8 +136,8 @@ func (s ackSender) once() func(...any) {
 	}
 }
 
-// call invokes the handler with decoded arguments.
-func (h *handler) call(args Args, ack ackSender) error {
+// call invokes the Handler with decoded arguments.
+func (h *Handler) Call(args Args, ack AckSender) error {
 	if h.fast != nil {
 		return h.fast(args, ack)
 	}
@@ -133,14 +146,14 @@ func (h *handler) call(args Args, ack ackSender) error {
 
 // callAck invokes an acknowledgement callback: err is passed to an error
 // first parameter (nil on success).
-func (h *handler) callAck(args Args, err error) error {
+func (h *Handler) CallAck(args Args, err error) error {
 	if err != nil && !h.errFirst {
 		return nil // nothing to tell a callback that cannot take an error
 	}
 	return h.invoke(args, nil, err, h.errFirst)
 }
 
-func (h *handler) invoke(args Args, ack ackSender, errArg error, withErr bool) error {
+func (h *Handler) invoke(args Args, ack AckSender, errArg error, withErr bool) error {
 	t := h.fn.Type()
 	in := make([]reflect.Value, 0, t.NumIn())
 	if withErr {
@@ -191,7 +204,7 @@ func (h *handler) invoke(args Args, ack ackSender, errArg error, withErr bool) e
 
 // makeAck builds a function of type t that sends its arguments as the
 // acknowledgement.
-func makeAck(t reflect.Type, ack ackSender) reflect.Value {
+func makeAck(t reflect.Type, ack AckSender) reflect.Value {
 	send := ack.once()
 	if t == anyAckTyp {
 		return reflect.ValueOf(send)

@@ -1,4 +1,4 @@
-package socketio
+package event
 
 import (
 	"bytes"
@@ -133,8 +133,8 @@ func (e *encoder) encodeValue(a any) error {
 	return nil
 }
 
-// encodeArgs returns the JSON array [event?, args...] and its attachments.
-func encodeArgs(event string, withEvent bool, args []any) ([]byte, [][]byte, error) {
+// EncodeArgs returns the JSON array [event?, args...] and its attachments.
+func EncodeArgs(event string, withEvent bool, args []any) ([]byte, [][]byte, error) {
 	e := getEncoder()
 	defer e.release()
 	if err := e.encodeArray(event, withEvent, args); err != nil {
