@@ -1,9 +1,9 @@
 package socketio
 
 import (
-	ev "github.com/socketio-go/socketio/internal/event"
 	"context"
 	"fmt"
+	ev "github.com/socketio-go/socketio/internal/event"
 	"slices"
 	"sync"
 	"time"

@@ -1,9 +1,9 @@
 package socketio
 
 import (
-	ev "github.com/socketio-go/socketio/internal/event"
 	"context"
 	"fmt"
+	ev "github.com/socketio-go/socketio/internal/event"
 	"regexp"
 	"strconv"
 	"sync"
@@ -39,10 +39,10 @@ type Namespace struct {
 	re    *regexp.Regexp
 
 	mu             sync.RWMutex
-	sockets        map[string]*Socket    // guarded by mu; connected sockets
-	children       map[*Namespace]bool   // guarded by mu; parent namespaces only
-	middlewares    []Middleware          // guarded by mu
-	onConnection   []func(*Socket)       // guarded by mu
+	sockets        map[string]*Socket       // guarded by mu; connected sockets
+	children       map[*Namespace]bool      // guarded by mu; parent namespaces only
+	middlewares    []Middleware             // guarded by mu
+	onConnection   []func(*Socket)          // guarded by mu
 	serverHandlers map[string][]*ev.Handler // guarded by mu; events from ServerSideEmit
 }
 

@@ -1,11 +1,11 @@
 package socketio
 
 import (
-	ev "github.com/socketio-go/socketio/internal/event"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	ev "github.com/socketio-go/socketio/internal/event"
 	"regexp"
 	"slices"
 	"strings"

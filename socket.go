@@ -1,9 +1,9 @@
 package socketio
 
 import (
-	ev "github.com/socketio-go/socketio/internal/event"
 	"context"
 	"fmt"
+	ev "github.com/socketio-go/socketio/internal/event"
 	"net/http"
 	"net/url"
 	"sync"
@@ -40,8 +40,8 @@ type Socket struct {
 	restored  *adapter.Session // owned by the reader until onConnect
 
 	mu             sync.Mutex
-	connected      bool                  // guarded by mu
-	closed         bool                  // guarded by mu; cleanup done
+	connected      bool                     // guarded by mu
+	closed         bool                     // guarded by mu; cleanup done
 	handlers       map[string][]*ev.Handler // guarded by mu
 	anyIn          []func(event string, args Args)
 	anyOut         []func(event string, args Args)
