@@ -56,6 +56,9 @@ func (e *encoder) release() {
 // marshalBytes writes a placeholder for a []byte and keeps the bytes as an
 // attachment.
 func (e *encoder) marshalBytes(enc *jsontext.Encoder, b []byte) error {
+	if b == nil {
+		return enc.WriteToken(jsontext.Null) // a nil slice is no data, as JavaScript's null
+	}
 	return enc.WriteValue(e.placeholder(b))
 }
 
@@ -105,7 +108,11 @@ func (e *encoder) encodeValue(a any) error {
 		e.buf.Write(b)
 		return nil
 	case []byte:
-		e.buf.Write(e.placeholder(v))
+		if v == nil {
+			e.buf.WriteString("null")
+		} else {
+			e.buf.Write(e.placeholder(v))
+		}
 		return nil
 	case bool:
 		e.buf.Write(strconv.AppendBool(e.buf.AvailableBuffer(), v))
