@@ -226,13 +226,10 @@ func (c *Conn) Close() {
 		c.mu.Unlock()
 		return
 	}
-	// Long-polling: the next GET carries what is queued and a close packet;
-	// if none comes, the session ends after a while anyway.
-	if c.pollWake != nil {
-		c.wakePollLocked()
-	} else {
-		c.closeTimer = time.AfterFunc(30*time.Second, func() { c.finalize(ReasonForcedClose, nil) })
-	}
+	// Long-polling: the next GETs carry what is queued, then a close
+	// packet; if they do not come, the session ends after a while anyway.
+	c.wakePollLocked()
+	c.closeTimer = time.AfterFunc(30*time.Second, func() { c.finalize(ReasonForcedClose, nil) })
 	c.mu.Unlock()
 }
 
@@ -256,6 +253,7 @@ func (c *Conn) finalize(reason string, err error) {
 		c.closeTimer.Stop()
 	}
 	ws, uws := c.ws, c.upgradeWS
+	writing := c.flushing
 	c.upgradeWS = nil
 	c.queue, c.queued = nil, 0
 	c.wakePollLocked() // a waiting GET answers with closeReply
@@ -267,7 +265,14 @@ func (c *Conn) finalize(reason string, err error) {
 		if reason == ReasonTransportError || reason == ReasonParseError {
 			code = websocket.CloseProtocolError
 		}
-		_ = ws.Close(code, "")
+		if writing {
+			// Close waits for the write in flight, up to two seconds when
+			// the client does not read: that must hold up neither the close
+			// callback nor Server.Close, which closes sessions in turn.
+			go ws.Close(code, "")
+		} else {
+			_ = ws.Close(code, "")
+		}
 	}
 	if uws != nil {
 		_ = uws.Close(websocket.CloseNormal, "")

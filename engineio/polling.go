@@ -120,12 +120,11 @@ func (c *Conn) takeForPollLocked(arrivedUpgrading, graceOver bool) (msgs []*Mess
 		// Waiting since before the upgrade: end it cleanly.
 		return []*Message{noopMessage}, false, true
 	case len(c.queue) > 0:
+		// During a graceful close the close packet goes in a later answer,
+		// as Node sends it: a client handles a close packet before the
+		// packets that came with it (a DISCONNECT would lose its meaning).
 		msgs = c.queue
 		c.queue, c.queued = nil, 0
-		if c.state == stateClosing {
-			msgs = append(msgs, closeMessage)
-			return msgs, true, true
-		}
 		return msgs, false, true
 	case c.state == stateClosing:
 		return []*Message{closeMessage}, true, true

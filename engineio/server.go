@@ -135,7 +135,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.handleUpgrade(w, r)
 			return
 		}
-		if current := c.Transport(); current != transport {
+		// Only long-polling is served over plain HTTP requests; a plain
+		// request naming the WebSocket transport is not a WebSocket.
+		if current := c.Transport(); current != transport || transport != Polling {
 			fail(BadRequest, "TRANSPORT_MISMATCH", "")
 			return
 		}
@@ -195,7 +197,9 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	if s.opts.InitialHeaders != nil {
 		s.opts.InitialHeaders(h, r)
 	}
-	if s.opts.Headers != nil {
+	// Long-polling responses get the Headers hook in writePoll, like every
+	// later GET; calling it here too would run it twice.
+	if s.opts.Headers != nil && transport == WebSocket {
 		s.opts.Headers(h, r)
 	}
 
