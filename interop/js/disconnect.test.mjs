@@ -81,7 +81,7 @@ for (const transport of ["websocket", "polling"]) {
     assert.equal(await reasonOf(id), "transport close");
   });
 
-  test(`${transport}: client process killed → server "${transport === "websocket" ? "transport close" : "transport error"}"`, { timeout: 15000 }, async () => {
+  test(`${transport}: client process killed → server "${transport === "websocket" ? "transport close" : "transport error or ping timeout"}"`, { timeout: 15000 }, async () => {
     const child = spawn(process.execPath, [fileURLToPath(new URL("./child-client.mjs", import.meta.url)), transport], {
       env: process.env,
       stdio: ["ignore", "pipe", "inherit"],
@@ -96,8 +96,12 @@ for (const transport of ["websocket", "polling"]) {
       child.kill("SIGKILL");
       // Over WebSocket the TCP connection ends: "transport close". Over
       // long-polling the pending GET is cut: Node's server says
-      // "transport error" (poll connection closed prematurely).
-      assert.equal(await reasonOf(id), transport === "websocket" ? "transport close" : "transport error");
+      // "transport error" (poll connection closed prematurely) — or, when
+      // the kill fell between two polls (a loaded machine), nothing is cut
+      // and the heartbeat ends the session: "ping timeout".
+      const reason = await reasonOf(id);
+      if (transport === "websocket") assert.equal(reason, "transport close");
+      else assert.ok(["transport error", "ping timeout"].includes(reason), reason);
     } finally {
       child.kill("SIGKILL");
     }
