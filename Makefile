@@ -15,6 +15,7 @@ deps:
 deps-test: deps
 	npm ci --no-audit --no-fund --loglevel=error --prefix interop
 	npm ci --no-audit --no-fund --loglevel=error --prefix examples/chat/e2e
+	npm ci --no-audit --no-fund --loglevel=error --prefix client/nodeserver
 
 vet:
 	go vet ./...
