@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,13 +20,13 @@ type client struct {
 	decoder sioparser.Decoder // owned by the connection's reading goroutine
 
 	mu           sync.Mutex
-	sockets      map[string]*Socket // guarded by mu; by namespace name
-	connectTimer *time.Timer        // guarded by mu
-	closed       bool               // guarded by mu
+	sockets      []*Socket   // guarded by mu; one per namespace (few: a slice is lighter than a map)
+	connectTimer *time.Timer // guarded by mu
+	closed       bool        // guarded by mu
 }
 
 func newClient(s *Server, conn *engineio.Conn) *client {
-	c := &client{srv: s, conn: conn, sockets: make(map[string]*Socket, 1)}
+	c := &client{srv: s, conn: conn}
 	c.decoder.MaxAttachments = s.opts.MaxAttachments
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -57,7 +58,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		return // waiting for attachments
 	}
 	c.mu.Lock()
-	s := c.sockets[p.Namespace]
+	s := c.socketLocked(p.Namespace)
 	c.mu.Unlock()
 	switch {
 	case s == nil && p.Type == sioparser.Connect:
@@ -104,16 +105,21 @@ func (c *client) onDecodeError(err error) {
 }
 
 func (c *client) socketList() []*Socket {
-	out := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		out = append(out, s)
-	}
-	return out
+	return slices.Clone(c.sockets)
 }
 
-func (c *client) addSocket(nsp string, s *Socket) {
+func (c *client) socketLocked(nsp string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *client) addSocket(s *Socket) {
 	c.mu.Lock()
-	c.sockets[nsp] = s
+	c.sockets = append(c.sockets, s)
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
 		c.connectTimer = nil
@@ -123,8 +129,8 @@ func (c *client) addSocket(nsp string, s *Socket) {
 
 func (c *client) removeSocket(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }

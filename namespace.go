@@ -326,7 +326,7 @@ func (n *Namespace) add(c *client, auth map[string]any) {
 	n.sockets[s.id] = s
 	n.mu.Unlock()
 	s.onConnect()
-	c.addSocket(n.name, s)
+	c.addSocket(s)
 	for _, fn := range conns {
 		if err := safeCall(n.srv, func() error { fn(s); return nil }); err != nil {
 			n.srv.log.Error("socketio: connection handler failed", "namespace", n.name, "err", err)

@@ -6,10 +6,13 @@ import (
 	ev "github.com/socketio-go/socketio/internal/event"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/engineio"
 	"github.com/socketio-go/socketio/internal/id"
 	"github.com/socketio-go/socketio/sioparser"
 )
@@ -35,14 +38,16 @@ type Socket struct {
 	pid       string
 	nsp       *Namespace
 	client    *client
-	handshake *Handshake
+	auth      map[string]any
+	created   time.Time
+	handshake atomic.Pointer[Handshake] // built on first use
 	recovered bool
 	restored  *adapter.Session // owned by the reader until onConnect
 
 	mu             sync.Mutex
-	connected      bool                     // guarded by mu
-	closed         bool                     // guarded by mu; cleanup done
-	handlers       map[string][]*ev.Handler // guarded by mu
+	connected      bool           // guarded by mu
+	closed         bool           // guarded by mu; cleanup done
+	handlers       []eventHandler // guarded by mu; few per socket: a slice beats a map
 	anyIn          []func(event string, args Args)
 	anyOut         []func(event string, args Args)
 	middlewares    []func(*Event) error            // guarded by mu
@@ -51,6 +56,12 @@ type Socket struct {
 	onError        []func(error)                   // guarded by mu
 	acks           map[uint64]*pendingAck          // guarded by mu
 	data           any                             // guarded by mu
+}
+
+// eventHandler is a handler registered with On.
+type eventHandler struct {
+	event string
+	h     *ev.Handler
 }
 
 // pendingAck waits for the acknowledgement of one emitted packet.
@@ -72,7 +83,7 @@ func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
 			}
 			if session != nil {
 				s.id, s.pid, s.data, s.recovered = session.SID, session.PID, session.Data, true
-				s.handshake = buildHandshake(c, auth)
+				s.auth, s.created = auth, time.Now()
 				s.restored = session
 				return s
 			}
@@ -80,28 +91,38 @@ func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
 		s.pid = id.New()
 	}
 	s.id = id.New()
-	s.handshake = buildHandshake(c, auth)
+	s.auth, s.created = auth, time.Now()
 	return s
 }
 
-func buildHandshake(c *client, auth map[string]any) *Handshake {
-	r := c.conn.Request()
-	now := time.Now()
+// Handshake describes the connection request. It is built on first use
+// (most of it comes from the handshake request, kept by the connection) and
+// must not be modified.
+func (s *Socket) Handshake() *Handshake {
+	if h := s.handshake.Load(); h != nil {
+		return h
+	}
+	r := s.client.conn.Request()
 	q, _ := url.ParseQuery(r.URL.RawQuery)
+	auth := s.auth
 	if auth == nil {
 		auth = map[string]any{}
 	}
-	return &Handshake{
+	h := &Handshake{
 		Headers: r.Header,
-		Time:    now,
-		Address: c.conn.RemoteAddr(),
+		Time:    s.created,
+		Address: s.client.conn.RemoteAddr(),
 		XDomain: r.Header.Get("Origin") != "",
 		Secure:  r.TLS != nil,
-		Issued:  now.UnixMilli(),
+		Issued:  s.created.UnixMilli(),
 		URL:     r.URL.RequestURI(),
 		Query:   q,
 		Auth:    auth,
 	}
+	if s.handshake.CompareAndSwap(nil, h) {
+		return h
+	}
+	return s.handshake.Load()
 }
 
 // ID returns the socket id, unique in the namespace and different from the
@@ -111,11 +132,14 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake describes the connection request. It must not be modified.
-func (s *Socket) Handshake() *Handshake { return s.handshake }
-
 // Request returns the HTTP request that opened the connection.
 func (s *Socket) Request() *http.Request { return s.client.conn.Request() }
+
+// Conn returns the Engine.IO connection the socket is multiplexed on (Node's
+// socket.conn): its ID, Transport and RemoteAddr, shared by the sockets of
+// the client's other namespaces. Its callbacks belong to the server; do not
+// set them.
+func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
 
 // Transport returns the transport in use: "polling" or "websocket".
 func (s *Socket) Transport() string { return s.client.conn.Transport() }
@@ -184,10 +208,7 @@ func (s *Socket) On(event string, fn any) error {
 		return err
 	}
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string][]*ev.Handler)
-	}
-	s.handlers[event] = append(s.handlers[event], h)
+	s.handlers = append(s.handlers, eventHandler{event: event, h: h})
 	s.mu.Unlock()
 	return nil
 }
@@ -195,7 +216,7 @@ func (s *Socket) On(event string, fn any) error {
 // Off removes every handler of an event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	delete(s.handlers, event)
+	s.handlers = slices.DeleteFunc(s.handlers, func(e eventHandler) bool { return e.event == event })
 	s.mu.Unlock()
 }
 
@@ -554,7 +575,13 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 	}
 	s.mu.Lock()
 	connected := s.connected
-	hs := s.handlers[e.Name]
+	var buf [4]*ev.Handler
+	hs := buf[:0]
+	for _, eh := range s.handlers {
+		if eh.event == e.Name {
+			hs = append(hs, eh.h)
+		}
+	}
 	s.mu.Unlock()
 	if !connected {
 		return
@@ -670,7 +697,7 @@ func (s *Socket) SendWithAck(p adapter.Prepared, flags adapter.BroadcastFlags, a
 
 // Info implements adapter.Socket.
 func (s *Socket) Info() adapter.SocketInfo {
-	return adapter.SocketInfo{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data()}
+	return adapter.SocketInfo{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data()}
 }
 
 var _ adapter.Socket = (*Socket)(nil)

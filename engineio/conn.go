@@ -1,12 +1,16 @@
 package engineio
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/socketio-go/socketio/eioparser"
+	"github.com/socketio-go/socketio/internal/netpoll"
 	"github.com/socketio-go/socketio/internal/websocket"
 )
 
@@ -32,7 +36,7 @@ type Conn struct {
 	id         string
 	srv        *Server
 	opts       *Options
-	req        *http.Request
+	req        requestInfo
 	remoteAddr string
 
 	// Callbacks, written before the session is served and read-only after.
@@ -41,27 +45,31 @@ type Conn struct {
 	onUpgrade func(transport string)
 
 	recvMu sync.Mutex // serialises delivery of received messages
+	readMu sync.Mutex // held by the poller callback that reads the WebSocket
 
 	mu         sync.Mutex
-	state      connState       // guarded by mu
-	transport  string          // guarded by mu
-	ws         *websocket.Conn // guarded by mu; the WebSocket transport, once in use
-	queue      []*Message      // guarded by mu; outbound packets not yet handed to a transport
-	queued     int             // guarded by mu; bytes in queue
-	flushing   bool            // guarded by mu; a WebSocket flusher goroutine runs
-	pollWake   chan struct{}   // guarded by mu; non-nil while a long-polling GET waits
-	posting    bool            // guarded by mu; a long-polling POST is being read
-	closeReply *Message        // guarded by mu; what a waiting GET gets when the session ends
-	upgrading  bool            // guarded by mu; an upgrade request is being handled
-	upgradeWS  *websocket.Conn // guarded by mu; the WebSocket being probed for an upgrade
-	probed     bool            // guarded by mu; the upgrade probe was answered
-	upgraded   bool            // guarded by mu
-	awaitPong  bool            // guarded by mu
-	pingDue    time.Time       // guarded by mu; when the next ping is scheduled
-	pongDue    time.Time       // guarded by mu; when the awaited pong is late
-	heartbeat  *time.Timer     // guarded by mu; ping interval, then pong timeout
-	closeTimer *time.Timer     // guarded by mu; bounds a graceful close over long-polling
-	done       chan struct{}   // closed when the session has ended
+	state      connState             // guarded by mu
+	transport  string                // guarded by mu
+	ws         *websocket.Conn       // guarded by mu; the WebSocket transport, once in use
+	queue      []*Message            // guarded by mu; outbound packets not yet handed to a transport
+	queued     int                   // guarded by mu; bytes in queue
+	flushing   bool                  // guarded by mu; a WebSocket flusher goroutine runs
+	pollWake   chan struct{}         // guarded by mu; non-nil while a long-polling GET waits
+	posting    bool                  // guarded by mu; a long-polling POST is being read
+	closeReply *Message              // guarded by mu; what a waiting GET gets when the session ends
+	upgrading  bool                  // guarded by mu; an upgrade request is being handled
+	upgradeWS  *websocket.Conn       // guarded by mu; the WebSocket being probed for an upgrade
+	probed     bool                  // guarded by mu; the upgrade probe was answered
+	upgraded   bool                  // guarded by mu
+	awaitPong  bool                  // guarded by mu
+	pingDue    time.Time             // guarded by mu; when the next ping is scheduled
+	pongDue    time.Time             // guarded by mu; when the awaited pong is late
+	heartbeat  *time.Timer           // guarded by mu; ping interval, then pong timeout
+	closeTimer *time.Timer           // guarded by mu; bounds a graceful close over long-polling
+	pollWS     *websocket.Conn       // guarded by mu; the WebSocket read through the poller
+	poller     *netpoll.Poller       // guarded by mu
+	reg        *netpoll.Registration // guarded by mu; nil unless polled
+	done       chan struct{}         // closed when the session has ended
 }
 
 func newConn(s *Server, sid string, r *http.Request, transport string) *Conn {
@@ -69,19 +77,65 @@ func newConn(s *Server, sid string, r *http.Request, transport string) *Conn {
 		id:         sid,
 		srv:        s,
 		opts:       &s.opts,
-		req:        detachedRequest(r),
+		req:        newRequestInfo(r),
 		remoteAddr: remoteIP(r),
 		transport:  transport,
 		closeReply: closeMessage,
-		done:       make(chan struct{}),
 	}
 }
 
 // ID returns the session id.
 func (c *Conn) ID() string { return c.id }
 
-// Request returns the handshake request (without its body).
-func (c *Conn) Request() *http.Request { return c.req }
+// requestInfo keeps what later readers need of the handshake request, and
+// not the rest (the *http.Request, its parsed URL, the HTTP connection's
+// context chain): it is held for as long as the session lives.
+type requestInfo struct {
+	ctx        context.Context // the request's context values, never canceled
+	header     http.Header
+	uri        string
+	host       string
+	remoteAddr string
+	proto      string
+	tls        *tls.ConnectionState
+}
+
+func newRequestInfo(r *http.Request) requestInfo {
+	return requestInfo{
+		ctx:        context.WithoutCancel(r.Context()),
+		header:     r.Header,
+		uri:        r.URL.RequestURI(),
+		host:       r.Host,
+		remoteAddr: r.RemoteAddr,
+		proto:      r.Proto,
+		tls:        r.TLS,
+	}
+}
+
+// Request returns the handshake request, rebuilt from what the session
+// keeps of it: method, URL, headers, host, remote address, TLS state, and a
+// context with the request's values that is not canceled when the
+// handshake ends. Each call returns a new *http.Request.
+func (c *Conn) Request() *http.Request {
+	i := &c.req
+	u, err := url.ParseRequestURI(i.uri)
+	if err != nil {
+		u = &url.URL{Path: "/"}
+	}
+	r := &http.Request{
+		Method:     http.MethodGet,
+		URL:        u,
+		Proto:      i.proto,
+		Header:     i.header,
+		Body:       http.NoBody,
+		Host:       i.host,
+		RemoteAddr: i.remoteAddr,
+		RequestURI: i.uri,
+		TLS:        i.tls,
+	}
+	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(i.proto)
+	return r.WithContext(i.ctx)
+}
 
 // RemoteAddr returns the IP address of the client.
 func (c *Conn) RemoteAddr() string { return c.remoteAddr }
@@ -98,7 +152,17 @@ func (c *Conn) Transport() string {
 }
 
 // Done returns a channel closed when the session has ended.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.state == stateClosed {
+			close(c.done)
+		}
+	}
+	return c.done
+}
 
 // OnMessage sets the function that receives each message from the client.
 // The data belongs to the callee.
@@ -254,9 +318,17 @@ func (c *Conn) finalize(reason string, err error) {
 	}
 	ws, uws := c.ws, c.upgradeWS
 	writing := c.flushing
+	if c.reg != nil {
+		// Before the descriptor is closed, so that a new connection that
+		// reuses its number is not mistaken for this one.
+		c.poller.Remove(c.reg)
+	}
 	c.upgradeWS = nil
 	c.queue, c.queued = nil, 0
 	c.wakePollLocked() // a waiting GET answers with closeReply
+	if c.done != nil {
+		close(c.done)
+	}
 	c.mu.Unlock()
 
 	c.srv.remove(c)
@@ -277,7 +349,6 @@ func (c *Conn) finalize(reason string, err error) {
 	if uws != nil {
 		_ = uws.Close(websocket.CloseNormal, "")
 	}
-	close(c.done)
 	c.srv.log.Debug("engineio: session closed", "sid", c.id, "reason", reason, "err", err)
 	if c.onClose != nil {
 		c.onClose(reason, err)

@@ -29,6 +29,11 @@ type Options struct {
 	// Transports lists the allowed transports, among "polling" and
 	// "websocket". Default both.
 	Transports []string
+	// DisablePoller reads every WebSocket with a goroutine of its own
+	// instead of the shared epoll poller (Linux), which lets idle
+	// connections hold no goroutine. TLS connections always use a
+	// goroutine.
+	DisablePoller bool
 	// DisableUpgrades turns off upgrades from long-polling to WebSocket
 	// (Node's allowUpgrades: false).
 	DisableUpgrades bool

@@ -8,7 +8,6 @@
 package engineio
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -234,9 +233,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	c.startHeartbeat()
 
 	if ws != nil {
-		// A fresh goroutine holds the connection from now on, so that the
-		// (deeper) stack of the HTTP handler goroutine is released.
-		go c.readLoop(ws)
+		c.serveWebSocket(ws)
 		return
 	}
 	c.handlePolling(w, r)
@@ -275,12 +272,4 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// detachedRequest keeps what later readers of the handshake request need,
-// without its body or its cancellation.
-func detachedRequest(r *http.Request) *http.Request {
-	d := r.WithContext(context.Background())
-	d.Body = http.NoBody
-	return d
 }

@@ -9,8 +9,74 @@ import (
 	"time"
 
 	"github.com/socketio-go/socketio/eioparser"
+	"github.com/socketio-go/socketio/internal/netpoll"
 	"github.com/socketio-go/socketio/internal/websocket"
 )
+
+// serveWebSocket reads the session's WebSocket from now on: through the
+// shared epoll poller when possible, so that an idle connection holds no
+// goroutine, else with a goroutine of its own. It returns at once.
+func (c *Conn) serveWebSocket(ws *websocket.Conn) {
+	ws.SetReadLimit(c.opts.MaxHTTPBufferSize)
+	if !c.opts.DisablePoller && netpoll.Supported() {
+		if rc, ok := ws.RawConn(); ok {
+			if p, err := netpoll.Default(); err == nil {
+				c.mu.Lock()
+				c.pollWS = ws
+				c.poller = p
+				reg, err := p.Add(rc, c.onReadable)
+				if err == nil {
+					c.reg = reg
+				}
+				c.mu.Unlock()
+				if err == nil {
+					// Frames may already be buffered (they came with the
+					// handshake or the upgrade): read them now.
+					c.onReadable()
+					return
+				}
+			}
+		}
+	}
+	// A fresh goroutine holds the connection from now on, so that the
+	// (deeper) stack of the HTTP handler goroutine is released.
+	go c.readLoop(ws)
+}
+
+// onReadable runs when the polled WebSocket has data: it reads and handles
+// everything available, then re-arms the poller.
+func (c *Conn) onReadable() {
+	if !c.readMu.TryLock() {
+		return // another run is reading; it re-arms when done
+	}
+	c.mu.Lock()
+	ws, reg, p := c.pollWS, c.reg, c.poller
+	c.mu.Unlock()
+	stopped := false
+	err := ws.ReadAvailable(func(op websocket.Opcode, data []byte) {
+		if stopped {
+			return
+		}
+		pkt, err := eioparser.DecodePacket(data, op == websocket.OpBinary)
+		if err != nil {
+			stopped = true
+			c.finalize(ReasonParseError, err)
+			return
+		}
+		if !c.handlePacket(pkt) {
+			stopped = true
+		}
+	})
+	c.readMu.Unlock()
+	switch {
+	case err != nil:
+		c.finalize(wsCloseReason(err), err)
+	case !stopped:
+		if rerr := p.Rearm(reg); rerr != nil {
+			c.finalize(ReasonTransportError, rerr)
+		}
+	}
+}
 
 // readLoop reads the session's WebSocket until it fails or the session ends.
 // It runs on the goroutine that owns the WebSocket's reading side.
@@ -200,7 +266,7 @@ func (c *Conn) probe(ws *websocket.Conn, timer *time.Timer) {
 			if c.onUpgrade != nil {
 				c.onUpgrade(WebSocket)
 			}
-			c.readLoop(ws)
+			c.serveWebSocket(ws)
 			return
 		default:
 			// Anything else during an upgrade aborts it; the session goes on

@@ -26,7 +26,7 @@ func TestNamespaces(t *testing.T) {
 					"data": s.Data(),
 					// Sockets multiplexed on one connection share its
 					// handshake request.
-					"conn": fmt.Sprintf("%p", s.Request()),
+					"conn": s.Conn().ID(),
 				})
 			})
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -69,7 +70,8 @@ var bufPool = sync.Pool{New: func() any { return new([bufSize]byte) }}
 
 // Kinds of the current read buffer.
 const (
-	rbufSmall  = iota // Conn.small
+	rbufNone   = iota // no buffer (an idle polled connection)
+	rbufSmall         // Conn.small
 	rbufPooled        // Conn.pooled, from bufPool
 	rbufOwned         // a private slice (large handshake leftovers)
 )
@@ -110,7 +112,10 @@ type Conn struct {
 	rkind   uint8
 	r, w    int
 	readErr error
-	small   [smallBufSize]byte
+	nb      bool                // non-blocking mode (ReadAvailable): fill never waits
+	resume  int                 // non-blocking mode: where decoding restarts after errWouldBlock
+	rc      syscall.RawConn     // for non-blocking reads
+	small   *[smallBufSize]byte // allocated on first use; dropped when idle in non-blocking mode
 
 	// Write state, guarded by wmu.
 	wmu       sync.Mutex
@@ -124,10 +129,10 @@ type Conn struct {
 func newConn(nc net.Conn, client bool, leftover []byte) *Conn {
 	c := &Conn{nc: nc, client: client}
 	c.readLimit.Store(defaultReadLimit)
-	c.rbuf = c.small[:]
 	if n := len(leftover); n > 0 {
 		switch {
 		case n <= smallBufSize:
+			c.useSmall()
 		case n <= bufSize:
 			c.pooled = bufPool.Get().(*[bufSize]byte)
 			c.rbuf = c.pooled[:]
@@ -266,22 +271,41 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 	// Do not keep a pooled buffer while the connection is idle: move the
 	// few bytes of a next frame, if any, into the small buffer.
 	if c.rkind != rbufSmall && c.w-c.r <= smallBufSize {
-		c.w = copy(c.small[:], c.rbuf[c.r:c.w])
-		c.r = 0
-		c.releaseReadBuf()
+		c.keepInSmall()
 	}
 	return op, msg, nil
 }
 
-// releaseReadBuf switches back to the small read buffer, returning a pooled
-// buffer to the pool. The caller must have moved or dropped unread bytes.
+// useSmall makes the small buffer the (empty) read buffer.
+func (c *Conn) useSmall() {
+	if c.small == nil {
+		c.small = new([smallBufSize]byte)
+	}
+	c.rbuf = c.small[:]
+	c.rkind = rbufSmall
+}
+
+// keepInSmall moves the unread bytes (at most smallBufSize) into the small
+// buffer and gives back a larger one.
+func (c *Conn) keepInSmall() {
+	if c.small == nil {
+		c.small = new([smallBufSize]byte)
+	}
+	n := copy(c.small[:], c.rbuf[c.r:c.w])
+	c.releaseReadBuf()
+	c.rbuf, c.rkind = c.small[:], rbufSmall
+	c.r, c.w = 0, n
+}
+
+// releaseReadBuf drops the read buffer, returning a pooled one to the pool.
+// The caller must have moved or dropped unread bytes.
 func (c *Conn) releaseReadBuf() {
 	if c.rkind == rbufPooled {
 		bufPool.Put(c.pooled)
 	}
 	c.pooled = nil
-	c.rkind = rbufSmall
-	c.rbuf = c.small[:]
+	c.rkind = rbufNone
+	c.rbuf = nil
 }
 
 // frameHeader is a decoded frame header.
@@ -300,6 +324,7 @@ func (c *Conn) readMessage() (Opcode, []byte, error) {
 		started bool
 	)
 	limit := c.readLimit.Load()
+	c.resume = c.r
 	for {
 		h, err := c.readHeader(!started)
 		if err != nil {
@@ -319,6 +344,9 @@ func (c *Conn) readMessage() (Opcode, []byte, error) {
 				_ = c.writeControl(OpPong, payload)
 			case OpClose:
 				return 0, nil, c.handleClose(payload)
+			}
+			if !started {
+				c.resume = c.r // a control frame between messages is done with
 			}
 			continue
 		}
@@ -473,7 +501,7 @@ func (c *Conn) readFull(dst []byte) error {
 			dst = dst[n:]
 			continue
 		}
-		if len(dst) >= bufSize {
+		if len(dst) >= bufSize && !c.nb {
 			// Large remainder: read straight into the destination.
 			_, err := io.ReadFull(c.nc, dst)
 			if err == io.EOF {
@@ -496,16 +524,24 @@ func (c *Conn) readFull(dst []byte) error {
 // will do. idle means nothing is buffered and no message is in progress,
 // so a pooled buffer is released before a possibly long wait.
 func (c *Conn) fill(big, idle bool) error {
+	if c.nb {
+		// ReadAvailable reads; a message is only decoded once it is
+		// buffered whole.
+		return errWouldBlock
+	}
 	if c.r == c.w {
 		c.r, c.w = 0, 0
 		if c.rkind == rbufOwned || (idle && c.rkind == rbufPooled) {
 			c.releaseReadBuf()
 		}
+		if c.rkind == rbufNone {
+			c.useSmall()
+		}
 	} else if c.r > 0 {
 		c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
 		c.r = 0
 	}
-	if big && c.rkind == rbufSmall {
+	if big && (c.rkind == rbufSmall || c.rkind == rbufNone) {
 		c.pooled = bufPool.Get().(*[bufSize]byte)
 		c.w = copy(c.pooled[:], c.rbuf[:c.w])
 		c.rbuf = c.pooled[:]

@@ -292,7 +292,10 @@ func TestCloseUnblocksRead(t *testing.T) {
 	wg.Wait()
 	select {
 	case err := <-errc:
-		if !errors.Is(err, net.ErrClosed) {
+		// Usually the read sees the local close; it may also see the
+		// server's close frame answering ours first.
+		var ce *CloseError
+		if !errors.Is(err, net.ErrClosed) && !errors.As(err, &ce) {
 			t.Fatalf("read returned %v", err)
 		}
 	case <-time.After(testTimeout):

@@ -190,7 +190,7 @@ func TestDecodeFrames(t *testing.T) {
 		if _, _, err := c.ReadMessage(); err != io.EOF {
 			t.Fatalf("at end: %v, want EOF", err)
 		}
-		if c.rkind != rbufSmall {
+		if c.rkind == rbufPooled || c.pooled != nil {
 			t.Fatal("pooled read buffer kept after the stream ended")
 		}
 	}

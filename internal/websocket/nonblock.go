@@ -1,0 +1,177 @@
+package websocket
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/socketio-go/socketio/internal/netpoll"
+)
+
+// errWouldBlock is fill's answer in non-blocking mode: the message being
+// decoded is not all there yet.
+var errWouldBlock = errors.New("websocket: would block")
+
+// RawConn returns the connection's syscall.RawConn when it has one (a TCP
+// connection, not a TLS one), for registration with a netpoll.Poller.
+func (c *Conn) RawConn() (syscall.RawConn, bool) {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return nil, false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, false
+	}
+	return rc, true
+}
+
+// ReadAvailable reads what the connection has received, without waiting,
+// and calls handle for each complete data message, in order. It returns nil
+// when it has consumed everything available (the caller then waits for
+// readiness, typically with a netpoll.Poller), or the error that ends the
+// connection, with the meaning ReadMessage gives it. Partial messages are
+// kept until the rest arrives; an idle connection holds no read buffer.
+//
+// ReadAvailable needs RawConn; once used, the Conn must not be read with
+// ReadMessage. It must be called from one goroutine at a time.
+func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte)) error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if !c.nb {
+		rc, ok := c.RawConn()
+		if !ok {
+			return netpoll.ErrUnsupported
+		}
+		c.nb, c.rc = true, rc
+	}
+	for {
+		// Decode every message buffered whole.
+		for c.w > c.r && c.firstFrameBuffered() {
+			op, msg, err := c.readMessage()
+			if err == errWouldBlock {
+				c.r = c.resume // a later frame is missing: retry with more data
+				break
+			}
+			if err != nil {
+				return c.endRead(err)
+			}
+			handle(op, msg)
+			if c.readErr != nil {
+				return c.readErr
+			}
+		}
+		c.makeRoom()
+		n, err := netpoll.ReadNonBlocking(c.rc, c.rbuf[c.w:])
+		if err == netpoll.ErrWouldBlock {
+			c.settle()
+			return nil
+		}
+		if err != nil {
+			return c.endRead(err)
+		}
+		if n == 0 {
+			if c.r == c.w {
+				return c.endRead(io.EOF)
+			}
+			return c.endRead(io.ErrUnexpectedEOF)
+		}
+		c.w += n
+	}
+}
+
+func (c *Conn) endRead(err error) error {
+	var ce *CloseError
+	if !errors.As(err, &ce) && c.closed.Load() {
+		err = net.ErrClosed
+	}
+	c.readErr = err
+	c.releaseReadBuf()
+	c.r, c.w = 0, 0
+	return err
+}
+
+// firstFrameBuffered reports whether the frame at rbuf[r:] is complete (or
+// its header is invalid, which readMessage reports), so that decoding is
+// not attempted, and a large payload not copied, for nothing.
+func (c *Conn) firstFrameBuffered() bool {
+	b := c.rbuf[c.r:c.w]
+	if len(b) < 2 {
+		return false
+	}
+	need := 2
+	n7 := b[1] & lenBits
+	switch n7 {
+	case 126:
+		need += 2
+	case 127:
+		need += 8
+	}
+	if b[1]&maskBit != 0 {
+		need += 4
+	}
+	if len(b) < need {
+		return false
+	}
+	var length uint64
+	switch n7 {
+	case 126:
+		length = uint64(binary.BigEndian.Uint16(b[2:]))
+	case 127:
+		length = binary.BigEndian.Uint64(b[2:])
+	default:
+		length = uint64(n7)
+	}
+	limit := c.readLimit.Load()
+	if length>>62 != 0 || (limit > 0 && length > uint64(limit)) {
+		return true // let readMessage report it
+	}
+	return uint64(len(b)-need) >= length
+}
+
+// makeRoom compacts the read buffer and makes sure it has free space,
+// growing it when a message does not fit (the read limit bounds the size a
+// declared frame can claim).
+func (c *Conn) makeRoom() {
+	if c.r > 0 {
+		c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+		c.r = 0
+	}
+	if c.w < len(c.rbuf) {
+		return
+	}
+	var nb []byte
+	switch {
+	case c.rkind == rbufSmall || c.rkind == rbufNone:
+		c.pooled = bufPool.Get().(*[bufSize]byte)
+		nb = c.pooled[:]
+		c.w = copy(nb, c.rbuf[:c.w])
+		c.rbuf, c.rkind = nb, rbufPooled
+		return
+	default:
+		nb = make([]byte, 2*len(c.rbuf))
+	}
+	c.w = copy(nb, c.rbuf[:c.w])
+	if c.rkind == rbufPooled {
+		bufPool.Put(c.pooled)
+		c.pooled = nil
+	}
+	c.rbuf, c.rkind = nb, rbufOwned
+}
+
+// settle gives back the buffers of a connection going idle: none is kept
+// when everything was consumed, the small one when a few bytes of a next
+// frame wait for the rest.
+func (c *Conn) settle() {
+	switch {
+	case c.r == c.w:
+		c.releaseReadBuf()
+		c.r, c.w = 0, 0
+		c.small = nil
+	case c.rkind != rbufSmall && c.w-c.r <= smallBufSize:
+		c.keepInSmall()
+	}
+}

@@ -1,0 +1,168 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socketio-go/socketio/internal/netpoll"
+)
+
+// pollEcho is the echo loop of newTestServer driven by a netpoll.Poller and
+// ReadAvailable instead of a blocking reader.
+func pollEcho(c *Conn) error {
+	p, err := netpoll.Default()
+	if err != nil {
+		return err
+	}
+	rc, ok := c.RawConn()
+	if !ok {
+		return errors.New("no raw conn")
+	}
+	done := make(chan error, 1)
+	var reg *netpoll.Registration
+	ready := make(chan struct{})
+	// The mutex orders one readiness callback after the previous one for
+	// the race detector (the kernel orders them, invisibly to it).
+	var mu sync.Mutex
+	reg, err = p.Add(rc, func() {
+		<-ready
+		mu.Lock()
+		err := c.ReadAvailable(func(op Opcode, msg []byte) {
+			_ = c.WriteMessage(op, msg)
+		})
+		mu.Unlock()
+		if err != nil {
+			p.Remove(reg)
+			done <- err
+			return
+		}
+		if err := p.Rearm(reg); err != nil {
+			done <- err
+		}
+	})
+	if err != nil {
+		return err
+	}
+	close(ready)
+	return <-done
+}
+
+func TestReadAvailable(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	ts := newTestServer(t, pollEcho)
+	nc, br := rawClient(t, ts, nil)
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), 2000) // 32 KB: grows the buffer
+	frag := []byte("héllo wörld")
+	var stream []byte
+	var want [][]byte
+	for i := range 50 {
+		msg := []byte{byte('a' + i%26)}
+		stream = append(stream, cf(OpText, msg)...)
+		want = append(want, msg)
+	}
+	stream = append(stream, cf(OpPing, []byte("p"))...)
+	stream = append(stream, cf(OpBinary, big)...)
+	want = append(want, big)
+	stream = append(stream, rawFrame(byte(OpText), frag[:2], true)...)
+	stream = append(stream, cf(OpPing, []byte("q"))...)
+	stream = append(stream, rawFrame(0x80|byte(OpContinuation), frag[2:], true)...)
+	want = append(want, frag)
+	stream = append(stream, cf(OpText, nil)...)
+	want = append(want, []byte{})
+
+	// Write the stream in random pieces, some one byte long, with pauses so
+	// that frames arrive split across readiness events.
+	rng := rand.New(rand.NewPCG(1, 2))
+	go func() {
+		for rest := stream; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(700))
+			if rng.IntN(4) == 0 {
+				n = 1
+			}
+			if _, err := nc.Write(rest[:n]); err != nil {
+				return
+			}
+			rest = rest[n:]
+			if rng.IntN(3) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	pongs := 0
+	for got := 0; got < len(want); {
+		b0, _, p, err := rawRead(br)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", got, err)
+		}
+		if Opcode(b0&0x0f) == OpPong {
+			pongs++
+			continue
+		}
+		if !bytes.Equal(p, want[got]) {
+			t.Fatalf("message %d: got %d bytes %q..., want %d bytes", got, len(p), p[:min(len(p), 10)], len(want[got]))
+		}
+		got++
+	}
+	if pongs < 2 {
+		t.Fatalf("%d pongs, want at least 2", pongs)
+	}
+	// A clean close ends the loop with a CloseError.
+	if _, err := nc.Write(cf(OpClose, closeBody(CloseNormal, "bye"))); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CloseError
+	if err := ts.nextErr(t); !errors.As(err, &ce) || ce.Code != CloseNormal {
+		t.Fatalf("end: %v", err)
+	}
+}
+
+func TestReadAvailableLimitAndViolations(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	limited := func(c *Conn) error {
+		c.SetReadLimit(1000)
+		return pollEcho(c)
+	}
+	ts := newTestServer(t, limited)
+	nc, br := rawClient(t, ts, nil)
+	if _, err := nc.Write(cf(OpText, bytes.Repeat([]byte("x"), 2000))[:100]); err != nil {
+		t.Fatal(err)
+	}
+	b0, _, p, err := rawRead(br)
+	if err != nil || Opcode(b0&0x0f) != OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != CloseMessageTooBig {
+		t.Fatalf("close: %x %q %v", b0, p, err)
+	}
+	if err := ts.nextErr(t); !errors.Is(err, ErrMessageTooBig) {
+		t.Fatalf("end: %v", err)
+	}
+
+	ts2 := newTestServer(t, pollEcho)
+	nc2, br2 := rawClient(t, ts2, nil)
+	if _, err := nc2.Write(rawFrame(0x80|byte(OpText), []byte("unmasked"), false)); err != nil {
+		t.Fatal(err)
+	}
+	b0, _, p, err = rawRead(br2)
+	if err != nil || Opcode(b0&0x0f) != OpClose || int(p[0])<<8|int(p[1]) != CloseProtocolError {
+		t.Fatalf("close: %x %q %v", b0, p, err)
+	}
+	var ce *CloseError
+	if err := ts2.nextErr(t); !errors.As(err, &ce) || ce.Code != CloseProtocolError {
+		t.Fatalf("end: %v", err)
+	}
+
+	// The peer goes away between frames: EOF.
+	ts3 := newTestServer(t, pollEcho)
+	nc3, _ := rawClient(t, ts3, nil)
+	nc3.Close()
+	if err := ts3.nextErr(t); err == nil {
+		t.Fatal("no error after the peer closed")
+	}
+}
