@@ -16,6 +16,7 @@ deps-test: deps
 	npm ci --no-audit --no-fund --loglevel=error --prefix interop
 	npm ci --no-audit --no-fund --loglevel=error --prefix examples/chat/e2e
 	npm ci --no-audit --no-fund --loglevel=error --prefix client/nodeserver
+	npm ci --no-audit --no-fund --loglevel=error --prefix redisadapter/nodecluster
 
 vet:
 	go vet ./...
@@ -31,3 +32,8 @@ conformance:
 	scripts/conformance.sh socketio 2
 
 test: deps-test vet gotest conformance
+
+# Whole-server benchmarks: ours against Node socket.io and zishang520 (see
+# BENCHMARKS.md); not part of make test.
+bench:
+	bench/run.sh
