@@ -44,8 +44,9 @@ type Conn struct {
 	onClose   func(reason string, err error)
 	onUpgrade func(transport string)
 
-	recvMu sync.Mutex // serialises delivery of received messages
-	readMu sync.Mutex // held by the poller callback that reads the WebSocket
+	recvMu       sync.Mutex // serialises delivery of received messages
+	readMu       sync.Mutex // held by the poller callback that reads the WebSocket
+	lastReadable time.Time  // guarded by readMu; when that callback last finished
 
 	mu         sync.Mutex
 	state      connState             // guarded by mu

@@ -43,6 +43,17 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn) {
 	go c.readLoop(ws)
 }
 
+// A polled WebSocket whose data comes often keeps its reader: readLinger is
+// how long the reader then waits for more before handing the connection
+// back to the poller, and busyGap the largest gap between two readiness
+// events that counts as often. Busy connections so skip the poller's extra
+// system calls; quiet ones (one message, then silence: most of them) cost
+// no goroutine between messages.
+const (
+	readLinger = time.Second
+	busyGap    = 50 * time.Millisecond
+)
+
 // onReadable runs when the polled WebSocket has data: it reads and handles
 // everything available, then re-arms the poller.
 func (c *Conn) onReadable() {
@@ -52,8 +63,14 @@ func (c *Conn) onReadable() {
 	c.mu.Lock()
 	ws, reg, p := c.pollWS, c.reg, c.poller
 	c.mu.Unlock()
-	stopped := false
+	now := time.Now()
+	linger := time.Duration(0)
+	if now.Sub(c.lastReadable) < busyGap {
+		linger = readLinger
+	}
+	stopped, got := false, false
 	err := ws.ReadAvailable(func(op websocket.Opcode, data []byte) {
+		got = true
 		if stopped {
 			return
 		}
@@ -66,7 +83,10 @@ func (c *Conn) onReadable() {
 		if !c.handlePacket(pkt) {
 			stopped = true
 		}
-	})
+	}, linger)
+	if got {
+		c.lastReadable = time.Now()
+	}
 	c.readMu.Unlock()
 	switch {
 	case err != nil:

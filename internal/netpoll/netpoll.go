@@ -24,6 +24,32 @@ var ErrUnsupported = errors.New("netpoll: not supported")
 // ErrWouldBlock is returned by a non-blocking read that found no data.
 var ErrWouldBlock = errors.New("netpoll: would block")
 
+// ReadWait reads from rc, waiting for data through the Go runtime's poller
+// (and the connection's read deadline) when there is none yet.
+func ReadWait(rc syscall.RawConn, p []byte) (int, error) {
+	var n int
+	var rerr error
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), p)
+			if rerr == syscall.EINTR {
+				continue
+			}
+			return rerr != syscall.EAGAIN
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if rerr != nil {
+		return 0, rerr
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, nil
+}
+
 // ReadNonBlocking reads from rc without waiting: it returns ErrWouldBlock
 // when there is nothing to read, and io.EOF-like (0, nil) when the peer
 // closed its side.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"syscall"
+	"time"
 
 	"github.com/socketio-go/socketio/internal/netpoll"
 )
@@ -35,9 +37,15 @@ func (c *Conn) RawConn() (syscall.RawConn, bool) {
 // connection, with the meaning ReadMessage gives it. Partial messages are
 // kept until the rest arrives; an idle connection holds no read buffer.
 //
+// With linger > 0, when nothing is left to read ReadAvailable waits up to
+// linger for more (on the calling goroutine) before returning: a busy
+// connection keeps its reader, and only one quiet for linger goes back to
+// the poller, paying the poller's extra system calls once per quiet spell
+// rather than once per message.
+//
 // ReadAvailable needs RawConn; once used, the Conn must not be read with
 // ReadMessage. It must be called from one goroutine at a time.
-func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte)) error {
+func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Duration) error {
 	if c.readErr != nil {
 		return c.readErr
 	}
@@ -66,6 +74,13 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte)) error {
 		}
 		c.makeRoom()
 		n, err := netpoll.ReadNonBlocking(c.rc, c.rbuf[c.w:])
+		if err == netpoll.ErrWouldBlock && linger > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(linger))
+			n, err = netpoll.ReadWait(c.rc, c.rbuf[c.w:])
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = netpoll.ErrWouldBlock
+			}
+		}
 		if err == netpoll.ErrWouldBlock {
 			c.settle()
 			return nil

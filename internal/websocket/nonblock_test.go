@@ -11,6 +11,9 @@ import (
 	"github.com/socketio-go/socketio/internal/netpoll"
 )
 
+// pollLinger alternates between tests: with and without waiting for more.
+var pollLinger time.Duration
+
 // pollEcho is the echo loop of newTestServer driven by a netpoll.Poller and
 // ReadAvailable instead of a blocking reader.
 func pollEcho(c *Conn) error {
@@ -33,7 +36,7 @@ func pollEcho(c *Conn) error {
 		mu.Lock()
 		err := c.ReadAvailable(func(op Opcode, msg []byte) {
 			_ = c.WriteMessage(op, msg)
-		})
+		}, pollLinger)
 		mu.Unlock()
 		if err != nil {
 			p.Remove(reg)
@@ -55,6 +58,14 @@ func TestReadAvailable(t *testing.T) {
 	if !netpoll.Supported() {
 		t.Skip("no poller on this system")
 	}
+	for _, linger := range []time.Duration{0, 5 * time.Millisecond} {
+		pollLinger = linger
+		testReadAvailable(t)
+	}
+	pollLinger = 0
+}
+
+func testReadAvailable(t *testing.T) {
 	ts := newTestServer(t, pollEcho)
 	nc, br := rawClient(t, ts, nil)
 
