@@ -137,7 +137,7 @@ func (c *client) removeSocket(s *Socket) {
 
 // sendPacket encodes and queues one packet.
 func (c *client) sendPacket(p *sioparser.Packet, volatile bool) {
-	_ = newPrepared(p).send(c.conn, volatile)
+	_ = newPrepared(p).sendNow(c.conn, volatile)
 }
 
 // disconnectAll disconnects every socket (telling the client) and closes
@@ -188,11 +188,16 @@ func (c *client) onClose(reason DisconnectReason, err error) {
 func safeCall(srv *Server, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			srv.log.Error("socketio: handler panicked", "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("socketio: handler panicked: %v", r)
+			err = panicError(srv, r)
 		}
 	}()
 	return fn()
+}
+
+// panicError logs a recovered panic with its stack and describes it.
+func panicError(srv *Server, r any) error {
+	srv.log.Error("socketio: handler panicked", "panic", r, "stack", string(debug.Stack()))
+	return fmt.Errorf("socketio: handler panicked: %v", r)
 }
 
 // mustJSON encodes a value built by this package.

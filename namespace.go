@@ -371,10 +371,24 @@ func newPrepared(p *sioparser.Packet) *prepared {
 	return pp
 }
 
-// send writes the prepared packet to a connection.
+// send queues the prepared packet on a connection (broadcasts: the
+// connection's flusher batches what accumulates).
 func (pp *prepared) send(conn *engineio.Conn, volatile bool) error {
 	if pp.all == nil {
 		return conn.Send(volatile, pp.text)
 	}
 	return conn.Send(volatile, pp.all...)
+}
+
+// sendNow writes the prepared packet at once when the connection's writer
+// is idle (replies and emits to one socket); volatile packets go through
+// send, which may drop them.
+func (pp *prepared) sendNow(conn *engineio.Conn, volatile bool) error {
+	if volatile {
+		return pp.send(conn, true)
+	}
+	if pp.all == nil {
+		return conn.SendNow(pp.text)
+	}
+	return conn.SendNow(pp.all...)
 }

@@ -349,11 +349,7 @@ func (s *Socket) emit(event string, args []any, f emitFlags) error {
 			return fmt.Errorf("socketio: with a Timeout, the acknowledgement callback's first parameter must be an error")
 		}
 	}
-	data, atts, err := ev.EncodeArgs(event, true, args)
-	if err != nil {
-		return err
-	}
-	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: data, Attachments: atts}
+	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name}
 	if h != nil {
 		p.ID, p.HasID = s.nsp.NextAckID(), true
 		pa := &pendingAck{
@@ -364,15 +360,17 @@ func (s *Socket) emit(event string, args []any, f emitFlags) error {
 		}
 		s.registerAck(p.ID, pa, f.timeout)
 	}
-	return s.sendEvent(p, f.volatile)
+	if err := s.sendEvent(p, event, args, f.volatile); err != nil {
+		if h != nil {
+			s.dropAck(p.ID)
+		}
+		return err
+	}
+	return nil
 }
 
 func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f emitFlags) (Args, error) {
 	if err := checkEventName(event); err != nil {
-		return Args{}, err
-	}
-	data, atts, err := ev.EncodeArgs(event, true, args)
-	if err != nil {
 		return Args{}, err
 	}
 	type result struct {
@@ -380,13 +378,13 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f em
 		err  error
 	}
 	ch := make(chan result, 1)
-	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: data, Attachments: atts}
+	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name}
 	p.ID, p.HasID = s.nsp.NextAckID(), true
 	s.registerAck(p.ID, &pendingAck{
 		onAck: func(d []byte, a [][]byte) { ch <- result{args: ev.NewArgs(d, a)} },
 		onErr: func(err error) { ch <- result{err: err} },
 	}, f.timeout)
-	if err := s.sendEvent(p, f.volatile); err != nil {
+	if err := s.sendEvent(p, event, args, f.volatile); err != nil {
 		s.dropAck(p.ID)
 		return Args{}, err
 	}
@@ -399,19 +397,27 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f em
 	}
 }
 
-// sendEvent writes an EVENT packet to the client. With connection state
-// recovery on, it goes through the adapter so that it gets an offset and is
-// kept for replay, as in Node.
-func (s *Socket) sendEvent(p *sioparser.Packet, volatile bool) error {
+// sendEvent encodes and writes an EVENT packet to the client. With
+// connection state recovery on, it goes through the adapter so that it gets
+// an offset and is kept for replay, as in Node.
+func (s *Socket) sendEvent(p *sioparser.Packet, event string, args []any, volatile bool) error {
 	if s.nsp.srv.opts.ConnectionStateRecovery != nil {
+		data, atts, err := ev.EncodeArgs(event, true, args)
+		if err != nil {
+			return err
+		}
+		p.Data, p.Attachments = data, atts
 		return s.nsp.adapter.Broadcast(p, &adapter.BroadcastOptions{
 			Rooms: []string{s.id},
 			Flags: adapter.BroadcastFlags{Volatile: volatile, Local: true},
 		})
 	}
-	pp := newPrepared(p)
-	s.notifyOutgoing(pp)
-	return pp.send(s.client.conn, volatile)
+	buf, err := ev.EncodePacket(p, event, true, args, engineio.Headroom)
+	if err != nil {
+		return err
+	}
+	s.notifyOutgoing(p)
+	return sendEncoded(s.client.conn, buf, p.Attachments, volatile)
 }
 
 func (s *Socket) registerAck(ackID uint64, pa *pendingAck, timeout time.Duration) {
@@ -587,18 +593,51 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 		return
 	}
 	for _, h := range hs {
-		s.reportErr(safeCall(s.nsp.srv, func() error { return h.Call(e.Args, ack) }))
+		s.callHandler(h, e.Args, ack)
 	}
+}
+
+// callHandler runs an event handler, turning a panic into an error for the
+// OnError handlers (and a log with the stack).
+func (s *Socket) callHandler(h *ev.Handler, args Args, ack ev.AckSender) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.reportErr(panicError(s.nsp.srv, r))
+		}
+	}()
+	s.reportErr(h.Call(args, ack))
 }
 
 // sendAck answers an event's acknowledgement.
 func (s *Socket) sendAck(ackID uint64, vals []any) {
-	data, atts, err := ev.EncodeArgs("", false, vals)
+	p := sioparser.Packet{Type: sioparser.Ack, Namespace: s.nsp.name, ID: ackID, HasID: true}
+	buf, err := ev.EncodePacket(&p, "", false, vals, engineio.Headroom)
 	if err != nil {
 		s.reportErr(err)
 		return
 	}
-	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Ack, Namespace: s.nsp.name, ID: ackID, HasID: true, Data: data, Attachments: atts}, false)
+	_ = sendEncoded(s.client.conn, buf, p.Attachments, false)
+}
+
+// sendEncoded writes a packet encoded by ev.EncodePacket to one
+// connection, at once when its writer is idle.
+func sendEncoded(conn *engineio.Conn, buf []byte, attachments [][]byte, volatile bool) error {
+	text := engineio.NewTextMessageInPlace(buf)
+	if len(attachments) == 0 {
+		if volatile {
+			return conn.Send(true, text)
+		}
+		return conn.SendNow(text)
+	}
+	msgs := make([]*engineio.Message, 0, 1+len(attachments))
+	msgs = append(msgs, text)
+	for _, a := range attachments {
+		msgs = append(msgs, engineio.NewBinaryMessage(a))
+	}
+	if volatile {
+		return conn.Send(true, msgs...)
+	}
+	return conn.SendNow(msgs...)
 }
 
 func (s *Socket) reportErr(err error) {
@@ -616,14 +655,14 @@ func (s *Socket) reportErr(err error) {
 	}
 }
 
-func (s *Socket) notifyOutgoing(pp *prepared) {
+func (s *Socket) notifyOutgoing(p *sioparser.Packet) {
 	s.mu.Lock()
 	fns := s.anyOut
 	s.mu.Unlock()
 	if len(fns) == 0 {
 		return
 	}
-	name, args, err := ev.SplitEvent(pp.packet.Data, pp.packet.Attachments)
+	name, args, err := ev.SplitEvent(p.Data, p.Attachments)
 	if err != nil {
 		return
 	}
@@ -683,7 +722,7 @@ func (s *Socket) cleanup() {
 // Send implements adapter.Socket.
 func (s *Socket) Send(p adapter.Prepared, flags adapter.BroadcastFlags) {
 	pp := p.(*prepared)
-	s.notifyOutgoing(pp)
+	s.notifyOutgoing(pp.packet)
 	_ = pp.send(s.client.conn, flags.Volatile)
 }
 

@@ -230,6 +230,52 @@ func (c *Conn) Send(volatile bool, msgs ...*Message) error {
 	return nil
 }
 
+// SendNow is Send for replies that want to leave at once: when the
+// WebSocket writer is idle, the caller writes the frames itself, without
+// waiting (a full socket buffer falls back to the queue and its flusher),
+// which saves handing them to a flusher goroutine. Broadcasts should use
+// Send, whose flusher batches what accumulates.
+func (c *Conn) SendNow(msgs ...*Message) error {
+	c.mu.Lock()
+	if c.state != stateOpen || c.transport != WebSocket || c.ws == nil || c.flushing || len(c.queue) > 0 {
+		c.mu.Unlock()
+		return c.Send(false, msgs...)
+	}
+	ws := c.ws
+	c.flushing = true // the writer role is ours until the frames are out
+	c.mu.Unlock()
+
+	var arr [4][]byte
+	bufs := arr[:0]
+	for _, m := range msgs {
+		bufs = append(bufs, m.frame)
+	}
+	done, err := ws.TryWriteFrames(bufs, c.opts.WriteTimeout)
+	if err != nil {
+		c.mu.Lock()
+		c.flushing = false
+		c.mu.Unlock()
+		c.finalize(ReasonTransportError, err)
+		return err
+	}
+	c.mu.Lock()
+	if !done {
+		n := 0
+		for _, m := range msgs {
+			n += m.size()
+		}
+		c.queue = append(append(make([]*Message, 0, len(msgs)+len(c.queue)), msgs...), c.queue...)
+		c.queued += n
+	}
+	if len(c.queue) > 0 || c.state == stateClosing {
+		go c.flushWebSocket() // c.flushing stays set for it
+	} else {
+		c.flushing = false
+	}
+	c.mu.Unlock()
+	return nil
+}
+
 // SendText queues a message packet holding text (copied).
 func (c *Conn) SendText(text []byte) error { return c.Send(false, NewTextMessage(text)) }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,6 +297,38 @@ func TestVolatileWebSocket(t *testing.T) {
 		}
 		if p != string(msg.Data()) {
 			t.Fatalf("unexpected %.20q", p)
+		}
+	}
+}
+
+// SendNow writes inline while the socket takes data; once it takes only
+// part of a frame, the rest is finished in the background before anything
+// else, and a full socket sends later messages through the queue. The
+// client must see every message whole and in order.
+func TestSendNowPartialWrites(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, &Options{PingInterval: 10 * time.Second, MaxBufferedBytes: 64 << 20},
+		envConfig{echo: true, listener: func(l net.Listener) net.Listener { return smallBuffers{l} }})
+	ws, _, err := e.dial("EIO=4&transport=websocket", smallReadBuffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsRead(t, ws) // the open packet
+	s := e.nextSession()
+
+	const n = 40
+	for i := range n {
+		// Sizes that do not divide the socket buffer, so that frames are
+		// cut mid-way.
+		body := append([]byte(strconv.Itoa(i)+":"), bytes.Repeat([]byte("y"), 700+i*37%900)...)
+		if err := s.c.SendNow(NewTextMessage(body)); err != nil {
+			t.Fatalf("SendNow %d: %v", i, err)
+		}
+	}
+	for i := range n {
+		_, p := wsRead(t, ws)
+		if !strings.HasPrefix(p, "4"+strconv.Itoa(i)+":") {
+			t.Fatalf("message %d: got %.20q", i, p)
 		}
 	}
 }

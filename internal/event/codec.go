@@ -276,3 +276,23 @@ func (d *decoder) decode(raw []byte, ptr any) error {
 	}
 	return json.Unmarshal(raw, ptr, d.options())
 }
+
+// EncodePacket encodes args (after the event name when withEvent) as the
+// payload of p and returns the whole Engine.IO message text in one buffer:
+// headroom free bytes (for a WebSocket frame header), the Engine.IO message
+// type '4', then p's text encoding. p.Data is set to the payload inside the
+// buffer and p.Attachments to the binary attachments. The arguments are
+// copied once.
+func EncodePacket(p *sioparser.Packet, event string, withEvent bool, args []any, headroom int) ([]byte, error) {
+	e := getEncoder()
+	defer e.release()
+	if err := e.encodeArray(event, withEvent, args); err != nil {
+		return nil, err
+	}
+	p.Data, p.Attachments = e.buf.Bytes(), e.attachments
+	buf := make([]byte, headroom, headroom+1+p.TextLen())
+	buf = append(buf, '4')
+	buf = p.AppendText(buf)
+	p.Data = buf[len(buf)-e.buf.Len():]
+	return buf, nil
+}

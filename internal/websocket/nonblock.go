@@ -73,13 +73,18 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 			}
 		}
 		c.makeRoom()
-		n, err := netpoll.ReadNonBlocking(c.rc, c.rbuf[c.w:])
-		if err == netpoll.ErrWouldBlock && linger > 0 {
+		var n int
+		var err error
+		if linger > 0 {
+			// One read that parks on the runtime poller when there is
+			// nothing yet: no extra system call per message.
 			_ = c.nc.SetReadDeadline(time.Now().Add(linger))
 			n, err = netpoll.ReadWait(c.rc, c.rbuf[c.w:])
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				err = netpoll.ErrWouldBlock
 			}
+		} else {
+			n, err = netpoll.ReadNonBlocking(c.rc, c.rbuf[c.w:])
 		}
 		if err == netpoll.ErrWouldBlock {
 			c.settle()
@@ -189,4 +194,63 @@ func (c *Conn) settle() {
 	case c.rkind != rbufSmall && c.w-c.r <= smallBufSize:
 		c.keepInSmall()
 	}
+}
+
+// TryWriteFrames writes already-framed server frames if it can do so
+// without waiting: it reports false, having written nothing, when another
+// write holds the connection or the socket buffer is full, and true when
+// the frames are written, or when the socket took part of them, in which
+// case a goroutine finishes the rest (with a write deadline of timeout)
+// before any other write can start. Server side only.
+func (c *Conn) TryWriteFrames(bufs [][]byte, timeout time.Duration) (bool, error) {
+	if c.client {
+		return false, errClientWriteFrames
+	}
+	rc, ok := c.RawConn()
+	if !ok {
+		return false, nil
+	}
+	if !c.wmu.TryLock() {
+		return false, nil
+	}
+	if err := c.writableLocked(); err != nil {
+		c.wmu.Unlock()
+		return false, err
+	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	n, err := netpoll.WriteNonBlocking(rc, bufs)
+	switch {
+	case err == netpoll.ErrWouldBlock || (err == nil && n == 0 && total > 0):
+		c.wmu.Unlock()
+		return false, nil
+	case err != nil:
+		c.writeErr = err
+		c.wmu.Unlock()
+		return false, err
+	case n == total:
+		c.wmu.Unlock()
+		return true, nil
+	}
+	// Part of a frame went out: nothing else may be written before the
+	// rest, so the lock goes with the remainder to a goroutine.
+	rest := make(net.Buffers, 0, len(bufs))
+	for _, b := range bufs {
+		if n >= len(b) {
+			n -= len(b)
+			continue
+		}
+		rest = append(rest, b[n:])
+		n = 0
+	}
+	go func() {
+		defer c.wmu.Unlock()
+		_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		if _, err := rest.WriteTo(c.nc); err != nil {
+			c.writeErr = err
+		}
+	}()
+	return true, nil
 }
