@@ -136,6 +136,15 @@ func (c *Conn) takeForPollLocked(arrivedUpgrading, graceOver bool) (msgs []*Mess
 	return nil, false, false
 }
 
+// Header values shared by every response (net/http does not modify them):
+// setting them directly skips canonicalising names and allocating slices.
+var (
+	textPlainUTF8 = []string{"text/plain; charset=UTF-8"}
+	textHTML      = []string{"text/html"}
+	noStore       = []string{"no-store"}
+	two           = []string{"2"}
+)
+
 var payloadPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // writePoll writes packets as one long-polling payload.
@@ -156,7 +165,7 @@ func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, msgs []*Message
 	}
 
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h["Content-Type"] = textPlainUTF8
 	c.commonHeaders(h, r)
 	comp := c.opts.HTTPCompression
 	if enc := acceptedEncoding(r); enc != "" && !comp.Disable && len(body) >= comp.Threshold {
@@ -179,7 +188,7 @@ func (c *Conn) commonHeaders(h http.Header, r *http.Request) {
 	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
 		h.Set("X-XSS-Protection", "0")
 	}
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	if c.opts.Headers != nil {
 		c.opts.Headers(h, r)
 	}
@@ -238,8 +247,8 @@ func (c *Conn) handleData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html")
-	h.Set("Content-Length", "2")
+	h["Content-Type"] = textHTML
+	h["Content-Length"] = two
 	c.commonHeaders(h, r)
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")

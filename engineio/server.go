@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/socketio-go/socketio/internal/id"
@@ -95,9 +97,9 @@ func (s *Server) remove(c *Conn) {
 // ServeHTTP handles every Engine.IO request: handshakes, long-polling GET
 // and POST, and WebSocket connections and upgrades.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	transport := q.Get("transport")
-	sid := q.Get("sid")
+	q := parseQuery(r.URL.RawQuery)
+	transport := q.transport
+	sid := q.sid
 	upgrade := websocket.IsUpgradeRequest(r)
 
 	if s.opts.CORS != nil && s.opts.CORS.Apply(w.Header(), r) {
@@ -157,7 +159,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.Get("EIO") != "4" {
+	if q.eio != "4" {
 		fail(UnsupportedProtocolVersion, "", "")
 		return
 	}
@@ -272,4 +274,37 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// query holds the Engine.IO query parameters.
+type query struct{ transport, sid, eio string }
+
+// parseQuery extracts the Engine.IO parameters without building a map (the
+// first occurrence of each wins, as with url.Values.Get).
+func parseQuery(raw string) query {
+	var q query
+	var seenT, seenS, seenE bool
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		var dst *string
+		switch {
+		case k == "transport" && !seenT:
+			dst, seenT = &q.transport, true
+		case k == "sid" && !seenS:
+			dst, seenS = &q.sid, true
+		case k == "EIO" && !seenE:
+			dst, seenE = &q.eio, true
+		default:
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			if u, err := url.QueryUnescape(v); err == nil {
+				v = u
+			}
+		}
+		*dst = v
+	}
+	return q
 }
