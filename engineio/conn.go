@@ -177,8 +177,8 @@ func (c *Conn) OnClose(fn func(reason string, err error)) { c.onClose = fn }
 // transport.
 func (c *Conn) OnUpgrade(fn func(transport string)) { c.onUpgrade = fn }
 
-// open queues the handshake packet.
-func (c *Conn) open() {
+// openMessages builds the handshake packet (and the initial packet).
+func (c *Conn) openMessages() []*Message {
 	upgrades := []string{}
 	if c.transport == Polling && !c.opts.DisableUpgrades && c.opts.allows(WebSocket) {
 		upgrades = append(upgrades, WebSocket)
@@ -194,7 +194,7 @@ func (c *Conn) open() {
 	if c.opts.InitialPacket != nil {
 		msgs = append(msgs, NewTextMessage(c.opts.InitialPacket))
 	}
-	_ = c.Send(false, msgs...)
+	return msgs
 }
 
 // Send queues messages for the client, in order and contiguously. With

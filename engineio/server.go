@@ -204,10 +204,23 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		s.opts.Headers(h, r)
 	}
 
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	var open []*Message
+	if !closed {
+		open = c.openMessages()
+	}
 	var ws *websocket.Conn
 	if transport == WebSocket {
+		// The open packet goes out with the handshake response, in one
+		// write.
+		frames := make([][]byte, len(open))
+		for i, m := range open {
+			frames[i] = m.frame
+		}
 		var err error
-		ws, err = websocket.Accept(w, r, h)
+		ws, err = websocket.AcceptWithFrames(w, r, h, frames)
 		if err != nil {
 			s.rejectWebSocket(w, r, err)
 			return
@@ -228,7 +241,9 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	s.clients[sid] = c
 	s.mu.Unlock()
 
-	c.open()
+	if ws == nil {
+		_ = c.Send(false, open...)
+	}
 	if s.onConnection != nil {
 		s.onConnection(c)
 	}

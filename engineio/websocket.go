@@ -22,19 +22,33 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn) {
 		if rc, ok := ws.RawConn(); ok {
 			if p, err := netpoll.Default(); err == nil {
 				c.mu.Lock()
-				c.pollWS = ws
-				c.poller = p
-				reg, err := p.Add(rc, c.onReadable)
-				if err == nil {
-					c.reg = reg
-				}
+				c.pollWS, c.poller = ws, p
 				c.mu.Unlock()
-				if err == nil {
-					// Frames may already be buffered (they came with the
-					// handshake or the upgrade): read them now.
-					c.onReadable()
+				// The client answers the handshake at once (a Socket.IO
+				// CONNECT): read it here, briefly waiting on the runtime
+				// poller, before handing the connection to ours.
+				c.readMu.Lock()
+				stopped, err := c.readAvailable(ws, firstReadLinger)
+				c.readMu.Unlock()
+				if err != nil {
+					c.finalize(wsCloseReason(err), err)
 					return
 				}
+				if stopped {
+					return
+				}
+				c.mu.Lock()
+				if c.state == stateClosed {
+					c.mu.Unlock()
+					return
+				}
+				reg, err := p.Add(rc, c.onReadable)
+				c.reg = reg
+				c.mu.Unlock()
+				if err != nil {
+					c.finalize(ReasonTransportError, err)
+				}
+				return
 			}
 		}
 	}
@@ -42,6 +56,10 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn) {
 	// (deeper) stack of the HTTP handler goroutine is released.
 	go c.readLoop(ws)
 }
+
+// firstReadLinger bounds the wait for the client's first message after the
+// handshake or the upgrade.
+const firstReadLinger = 20 * time.Millisecond
 
 // A polled WebSocket whose data comes often keeps its reader: readLinger is
 // how long the reader then waits for more before handing the connection
@@ -63,13 +81,28 @@ func (c *Conn) onReadable() {
 	c.mu.Lock()
 	ws, reg, p := c.pollWS, c.reg, c.poller
 	c.mu.Unlock()
-	now := time.Now()
 	linger := time.Duration(0)
-	if now.Sub(c.lastReadable) < busyGap {
+	if time.Since(c.lastReadable) < busyGap {
 		linger = readLinger
 	}
-	stopped, got := false, false
-	err := ws.ReadAvailable(func(op websocket.Opcode, data []byte) {
+	stopped, err := c.readAvailable(ws, linger)
+	c.readMu.Unlock()
+	switch {
+	case err != nil:
+		c.finalize(wsCloseReason(err), err)
+	case !stopped:
+		if rerr := p.Rearm(reg); rerr != nil {
+			c.finalize(ReasonTransportError, rerr)
+		}
+	}
+}
+
+// readAvailable handles the messages the WebSocket has, waiting up to
+// linger for more; stopped reports that the session ended because of one.
+// The caller holds readMu.
+func (c *Conn) readAvailable(ws *websocket.Conn, linger time.Duration) (stopped bool, err error) {
+	got := false
+	err = ws.ReadAvailable(func(op websocket.Opcode, data []byte) {
 		got = true
 		if stopped {
 			return
@@ -87,15 +120,7 @@ func (c *Conn) onReadable() {
 	if got {
 		c.lastReadable = time.Now()
 	}
-	c.readMu.Unlock()
-	switch {
-	case err != nil:
-		c.finalize(wsCloseReason(err), err)
-	case !stopped:
-		if rerr := p.Rearm(reg); rerr != nil {
-			c.finalize(ReasonTransportError, rerr)
-		}
-	}
+	return stopped, err
 }
 
 // readLoop reads the session's WebSocket until it fails or the session ends.

@@ -88,6 +88,13 @@ func IsUpgradeRequest(r *http.Request) bool {
 // ignored. Bytes the client already sent after its request are kept for the
 // Conn. The hijacked buffers are not retained.
 func Accept(w http.ResponseWriter, r *http.Request, respHeader http.Header) (*Conn, error) {
+	return AcceptWithFrames(w, r, respHeader, nil)
+}
+
+// AcceptWithFrames is Accept that also sends frames (built with
+// AppendFrameHeader or FrameInPlace) right after the handshake response,
+// in the same write.
+func AcceptWithFrames(w http.ResponseWriter, r *http.Request, respHeader http.Header, frames [][]byte) (*Conn, error) {
 	if r.Method != http.MethodGet {
 		return nil, &HandshakeError{Status: http.StatusMethodNotAllowed, Message: "websocket: request method must be GET"}
 	}
@@ -120,12 +127,19 @@ func Accept(w http.ResponseWriter, r *http.Request, respHeader http.Header) (*Co
 		leftover, _ = brw.Reader.Peek(n)
 	}
 
-	resp := make([]byte, 0, 256)
+	n := 256
+	for _, f := range frames {
+		n += len(f)
+	}
+	resp := make([]byte, 0, n)
 	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	resp = append(resp, computeAcceptKey(key)...)
 	resp = append(resp, "\r\n"...)
 	resp = appendHeaderFields(resp, respHeader, serverReserved)
 	resp = append(resp, "\r\n"...)
+	for _, f := range frames {
+		resp = append(resp, f...)
+	}
 	if _, err := nc.Write(resp); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("websocket: writing handshake response: %w", err)

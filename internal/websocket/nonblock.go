@@ -81,6 +81,9 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 			_ = c.nc.SetReadDeadline(time.Now().Add(linger))
 			n, err = netpoll.ReadWait(c.rc, c.rbuf[c.w:])
 			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// Clear the deadline: a later non-blocking read would
+				// fail on it at once.
+				_ = c.nc.SetReadDeadline(time.Time{})
 				err = netpoll.ErrWouldBlock
 			}
 		} else {

@@ -177,3 +177,30 @@ func TestReadAvailableLimitAndViolations(t *testing.T) {
 		t.Fatal("no error after the peer closed")
 	}
 }
+
+// After a lingering read gave up, a later non-blocking read must work: the
+// deadline of the wait must not stay behind.
+func TestReadAvailableAfterLinger(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	got := make(chan string, 4)
+	ts := newTestServer(t, func(c *Conn) error {
+		if err := c.ReadAvailable(func(op Opcode, msg []byte) { got <- string(msg) }, 10*time.Millisecond); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond) // the client writes meanwhile
+		return c.ReadAvailable(func(op Opcode, msg []byte) { got <- string(msg) }, 0)
+	})
+	nc, _ := rawClient(t, ts, nil)
+	time.Sleep(20 * time.Millisecond)
+	if _, err := nc.Write(cf(OpText, []byte("late"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.nextErr(t); err != nil {
+		t.Fatalf("second read: %v", err)
+	}
+	if m := <-got; m != "late" {
+		t.Fatalf("got %q", m)
+	}
+}
