@@ -44,18 +44,32 @@ type Socket struct {
 	recovered bool
 	restored  *adapter.Session // owned by the reader until onConnect
 
-	mu             sync.Mutex
-	connected      bool           // guarded by mu
-	closed         bool           // guarded by mu; cleanup done
-	handlers       []eventHandler // guarded by mu; few per socket: a slice beats a map
-	anyIn          []func(event string, args Args)
-	anyOut         []func(event string, args Args)
-	middlewares    []func(*Event) error            // guarded by mu
-	onDisconnect   []func(DisconnectReason, error) // guarded by mu
-	onDisconnectng []func(DisconnectReason, error) // guarded by mu
-	onError        []func(error)                   // guarded by mu
-	acks           map[uint64]*pendingAck          // guarded by mu
-	data           any                             // guarded by mu
+	mu           sync.Mutex
+	connected    bool                            // guarded by mu
+	closed       bool                            // guarded by mu; cleanup done
+	handlers     []eventHandler                  // guarded by mu; few per socket: a slice beats a map
+	onDisconnect []func(DisconnectReason, error) // guarded by mu
+	hooks        *socketHooks                    // guarded by mu; allocated by the first hook
+	acks         map[uint64]*pendingAck          // guarded by mu
+	data         any                             // guarded by mu
+}
+
+// socketHooks holds the handlers most sockets never get, so that those
+// sockets stay small.
+type socketHooks struct {
+	anyIn         []func(event string, args Args)
+	anyOut        []func(event string, args Args)
+	middlewares   []func(*Event) error
+	disconnecting []func(DisconnectReason, error)
+	onError       []func(error)
+}
+
+// hooksLocked returns the hooks, allocating them; s.mu must be held.
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = new(socketHooks)
+	}
+	return s.hooks
 }
 
 // eventHandler is a handler registered with On.
@@ -198,7 +212,8 @@ func (s *Socket) On(event string, fn any) error {
 		if event == "disconnect" {
 			s.onDisconnect = append(s.onDisconnect, cb)
 		} else {
-			s.onDisconnectng = append(s.onDisconnectng, cb)
+			h := s.hooksLocked()
+			h.disconnecting = append(h.disconnecting, cb)
 		}
 		s.mu.Unlock()
 		return nil
@@ -223,7 +238,8 @@ func (s *Socket) Off(event string) {
 // OnAny registers fn for every incoming event, before its handlers.
 func (s *Socket) OnAny(fn func(event string, args Args)) {
 	s.mu.Lock()
-	s.anyIn = append(s.anyIn, fn)
+	h := s.hooksLocked()
+	h.anyIn = append(h.anyIn, fn)
 	s.mu.Unlock()
 }
 
@@ -231,7 +247,8 @@ func (s *Socket) OnAny(fn func(event string, args Args)) {
 // included.
 func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
 	s.mu.Lock()
-	s.anyOut = append(s.anyOut, fn)
+	h := s.hooksLocked()
+	h.anyOut = append(h.anyOut, fn)
 	s.mu.Unlock()
 }
 
@@ -239,7 +256,8 @@ func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
 // the event and passes the error to the OnError handlers.
 func (s *Socket) Use(mw func(*Event) error) {
 	s.mu.Lock()
-	s.middlewares = append(s.middlewares, mw)
+	h := s.hooksLocked()
+	h.middlewares = append(h.middlewares, mw)
 	s.mu.Unlock()
 }
 
@@ -255,7 +273,8 @@ func (s *Socket) OnDisconnect(fn func(reason DisconnectReason, err error)) {
 // disconnect, while it is still in its rooms.
 func (s *Socket) OnDisconnecting(fn func(reason DisconnectReason, err error)) {
 	s.mu.Lock()
-	s.onDisconnectng = append(s.onDisconnectng, fn)
+	h := s.hooksLocked()
+	h.disconnecting = append(h.disconnecting, fn)
 	s.mu.Unlock()
 }
 
@@ -263,7 +282,8 @@ func (s *Socket) OnDisconnecting(fn func(reason DisconnectReason, err error)) {
 // event, a handler's error or panic, arguments that do not decode.
 func (s *Socket) OnError(fn func(error)) {
 	s.mu.Lock()
-	s.onError = append(s.onError, fn)
+	h := s.hooksLocked()
+	h.onError = append(h.onError, fn)
 	s.mu.Unlock()
 }
 
@@ -564,7 +584,11 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 		ack = func(vals []any) { s.sendAck(ackID, vals) }
 	}
 	s.mu.Lock()
-	anyIn, mws := s.anyIn, s.middlewares
+	var anyIn []func(string, Args)
+	var mws []func(*Event) error
+	if s.hooks != nil {
+		anyIn, mws = s.hooks.anyIn, s.hooks.middlewares
+	}
 	s.mu.Unlock()
 	for _, fn := range anyIn {
 		s.reportErr(safeCall(s.nsp.srv, func() error { fn(e.Name, e.Args); return nil }))
@@ -645,7 +669,10 @@ func (s *Socket) reportErr(err error) {
 		return
 	}
 	s.mu.Lock()
-	fns := s.onError
+	var fns []func(error)
+	if s.hooks != nil {
+		fns = s.hooks.onError
+	}
 	s.mu.Unlock()
 	if len(fns) == 0 {
 		s.nsp.srv.log.Debug("socketio: socket error", "namespace", s.nsp.name, "sid", s.id, "err", err)
@@ -657,7 +684,10 @@ func (s *Socket) reportErr(err error) {
 
 func (s *Socket) notifyOutgoing(p *sioparser.Packet) {
 	s.mu.Lock()
-	fns := s.anyOut
+	var fns []func(string, Args)
+	if s.hooks != nil {
+		fns = s.hooks.anyOut
+	}
 	s.mu.Unlock()
 	if len(fns) == 0 {
 		return
@@ -679,7 +709,10 @@ func (s *Socket) onClose(reason DisconnectReason, cause error) {
 		s.mu.Unlock()
 		return
 	}
-	before := s.onDisconnectng
+	var before []func(DisconnectReason, error)
+	if s.hooks != nil {
+		before = s.hooks.disconnecting
+	}
 	s.mu.Unlock()
 	for _, fn := range before {
 		fn(reason, cause)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -33,11 +34,10 @@ const (
 // handler of a long-polling POST); a callback that blocks delays that
 // session's reading, and its heartbeat answers.
 type Conn struct {
-	id         string
-	srv        *Server
-	opts       *Options
-	req        requestInfo
-	remoteAddr string
+	id   string
+	srv  *Server
+	opts *Options
+	req  requestInfo
 
 	// Callbacks, written before the session is served and read-only after.
 	onMessage func(data []byte, binary bool)
@@ -46,7 +46,7 @@ type Conn struct {
 
 	recvMu       sync.Mutex // serialises delivery of received messages
 	readMu       sync.Mutex // held by the poller callback that reads the WebSocket
-	lastReadable time.Time  // guarded by readMu; when that callback last finished
+	lastReadable int64      // guarded by readMu; when that callback last handled a message (UnixNano)
 
 	mu         sync.Mutex
 	state      connState             // guarded by mu
@@ -64,11 +64,8 @@ type Conn struct {
 	upgraded   bool                  // guarded by mu
 	awaitPong  bool                  // guarded by mu
 	pingDue    time.Time             // guarded by mu; when the next ping is scheduled
-	pongDue    time.Time             // guarded by mu; when the awaited pong is late
 	heartbeat  *time.Timer           // guarded by mu; ping interval, then pong timeout
 	closeTimer *time.Timer           // guarded by mu; bounds a graceful close over long-polling
-	pollWS     *websocket.Conn       // guarded by mu; the WebSocket read through the poller
-	poller     *netpoll.Poller       // guarded by mu
 	reg        *netpoll.Registration // guarded by mu; nil unless polled
 	done       chan struct{}         // closed when the session has ended
 }
@@ -78,8 +75,7 @@ func newConn(s *Server, sid string, r *http.Request, transport string) *Conn {
 		id:         sid,
 		srv:        s,
 		opts:       &s.opts,
-		req:        newRequestInfo(r),
-		remoteAddr: remoteIP(r),
+		req:        newRequestInfo(r, s.opts.KeepRequestContext),
 		transport:  transport,
 		closeReply: closeMessage,
 	}
@@ -92,8 +88,8 @@ func (c *Conn) ID() string { return c.id }
 // not the rest (the *http.Request, its parsed URL, the HTTP connection's
 // context chain): it is held for as long as the session lives.
 type requestInfo struct {
-	ctx        context.Context // the request's context values, never canceled
-	header     http.Header
+	ctx        context.Context // the request's values (KeepRequestContext), or nil
+	fields     []string        // header names and values, alternating: lighter than an http.Header
 	uri        string
 	host       string
 	remoteAddr string
@@ -101,22 +97,49 @@ type requestInfo struct {
 	tls        *tls.ConnectionState
 }
 
-func newRequestInfo(r *http.Request) requestInfo {
-	return requestInfo{
-		ctx:        context.WithoutCancel(r.Context()),
-		header:     r.Header,
-		uri:        r.URL.RequestURI(),
+func newRequestInfo(r *http.Request, keepContext bool) requestInfo {
+	n := 0
+	for _, vs := range r.Header {
+		n += 2 * len(vs)
+	}
+	fields := make([]string, 0, n)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			fields = append(fields, k, v)
+		}
+	}
+	uri := r.RequestURI // the request line's target: no new string
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	i := requestInfo{
+		fields:     fields,
+		uri:        uri,
 		host:       r.Host,
 		remoteAddr: r.RemoteAddr,
 		proto:      r.Proto,
 		tls:        r.TLS,
 	}
+	if keepContext {
+		i.ctx = context.WithoutCancel(r.Context())
+	}
+	return i
+}
+
+// header rebuilds the request's header.
+func (i *requestInfo) header() http.Header {
+	h := make(http.Header, len(i.fields)/2)
+	for j := 0; j+1 < len(i.fields); j += 2 {
+		h[i.fields[j]] = append(h[i.fields[j]], i.fields[j+1])
+	}
+	return h
 }
 
 // Request returns the handshake request, rebuilt from what the session
-// keeps of it: method, URL, headers, host, remote address, TLS state, and a
-// context with the request's values that is not canceled when the
-// handshake ends. Each call returns a new *http.Request.
+// keeps of it: method, URL, headers, host, remote address, TLS state. Its
+// context carries the request's values (not its cancellation) when
+// Options.KeepRequestContext is set, and is context.Background() otherwise.
+// Each call returns a new *http.Request.
 func (c *Conn) Request() *http.Request {
 	i := &c.req
 	u, err := url.ParseRequestURI(i.uri)
@@ -127,7 +150,7 @@ func (c *Conn) Request() *http.Request {
 		Method:     http.MethodGet,
 		URL:        u,
 		Proto:      i.proto,
-		Header:     i.header,
+		Header:     i.header(),
 		Body:       http.NoBody,
 		Host:       i.host,
 		RemoteAddr: i.remoteAddr,
@@ -135,11 +158,20 @@ func (c *Conn) Request() *http.Request {
 		TLS:        i.tls,
 	}
 	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(i.proto)
-	return r.WithContext(i.ctx)
+	if i.ctx != nil {
+		r = r.WithContext(i.ctx)
+	}
+	return r
 }
 
 // RemoteAddr returns the IP address of the client.
-func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+func (c *Conn) RemoteAddr() string {
+	host, _, err := net.SplitHostPort(c.req.remoteAddr)
+	if err != nil {
+		return c.req.remoteAddr
+	}
+	return host
+}
 
 // Protocol returns the Engine.IO protocol revision, 4.
 func (c *Conn) Protocol() int { return 4 }
@@ -368,7 +400,9 @@ func (c *Conn) finalize(reason string, err error) {
 	if c.reg != nil {
 		// Before the descriptor is closed, so that a new connection that
 		// reuses its number is not mistaken for this one.
-		c.poller.Remove(c.reg)
+		if p, err := netpoll.Default(); err == nil {
+			p.Remove(c.reg)
+		}
 	}
 	c.upgradeWS = nil
 	c.queue, c.queued = nil, 0
@@ -427,8 +461,7 @@ func (c *Conn) onHeartbeat() {
 	c.awaitPong = true
 	// The deadline follows the schedule, not this callback's (possibly
 	// late) run, so that expired() and the timer agree.
-	c.pongDue = c.pingDue.Add(c.opts.PingTimeout)
-	c.heartbeat.Reset(time.Until(c.pongDue))
+	c.heartbeat.Reset(time.Until(c.pingDue.Add(c.opts.PingTimeout)))
 	c.queue = append(c.queue, pingMessage)
 	c.queued += pingMessage.size()
 	c.kickLocked()
@@ -455,10 +488,9 @@ func (c *Conn) expired() bool {
 		c.mu.Unlock()
 		return true
 	}
-	due := c.pongDue
-	if !c.awaitPong {
-		due = c.pingDue.Add(c.opts.PingTimeout)
-	}
+	// Awaiting the pong or not, the session is late once the scheduled
+	// ping plus the timeout has passed.
+	due := c.pingDue.Add(c.opts.PingTimeout)
 	late := c.heartbeat != nil && !time.Now().Before(due)
 	c.mu.Unlock()
 	if late {

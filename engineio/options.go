@@ -29,6 +29,11 @@ type Options struct {
 	// Transports lists the allowed transports, among "polling" and
 	// "websocket". Default both.
 	Transports []string
+	// KeepRequestContext keeps the handshake request's context values (not
+	// its cancellation) for Conn.Request, for handlers that need what an
+	// HTTP middleware stored there. Off by default: it keeps the HTTP
+	// connection's context chain alive as long as the session.
+	KeepRequestContext bool
 	// DisablePoller reads every WebSocket with a goroutine of its own
 	// instead of the shared epoll poller (Linux), which lets idle
 	// connections hold no goroutine. TLS connections always use a

@@ -10,7 +10,6 @@ package engineio
 import (
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -280,15 +279,6 @@ func invalidHeaderValue(v string) bool {
 		}
 	}
 	return false
-}
-
-// remoteIP returns the address part of r.RemoteAddr.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // query holds the Engine.IO query parameters.

@@ -22,7 +22,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn) {
 		if rc, ok := ws.RawConn(); ok {
 			if p, err := netpoll.Default(); err == nil {
 				c.mu.Lock()
-				c.pollWS, c.poller = ws, p
+				c.ws = ws
 				c.mu.Unlock()
 				// The client answers the handshake at once (a Socket.IO
 				// CONNECT): read it here, briefly waiting on the runtime
@@ -79,10 +79,11 @@ func (c *Conn) onReadable() {
 		return // another run is reading; it re-arms when done
 	}
 	c.mu.Lock()
-	ws, reg, p := c.pollWS, c.reg, c.poller
+	ws, reg := c.ws, c.reg
 	c.mu.Unlock()
+	p, _ := netpoll.Default()
 	linger := time.Duration(0)
-	if time.Since(c.lastReadable) < busyGap {
+	if time.Now().UnixNano()-c.lastReadable < int64(busyGap) {
 		linger = readLinger
 	}
 	stopped, err := c.readAvailable(ws, linger)
@@ -118,7 +119,7 @@ func (c *Conn) readAvailable(ws *websocket.Conn, linger time.Duration) (stopped 
 		}
 	}, linger)
 	if got {
-		c.lastReadable = time.Now()
+		c.lastReadable = time.Now().UnixNano()
 	}
 	return stopped, err
 }

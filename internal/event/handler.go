@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"sync/atomic"
 )
 
@@ -17,14 +18,28 @@ import (
 // client (once; later calls do nothing). The function may return nothing or
 // an error, which is reported to the socket's error handlers.
 type Handler struct {
-	fn       reflect.Value
+	fn   reflect.Value
+	sig  *signature // shared by every function of the same type
+	fast func(args Args, ack AckSender) error
+}
+
+// signature is what a handler's type says about how to call it.
+type signature struct {
 	params   []reflect.Type // data parameters; for a variadic function the last is its slice type
 	variadic bool
 	ack      reflect.Type // the ack parameter's type, or nil
 	errOut   bool         // the function returns an error
 	errFirst bool         // first parameter is an error (acknowledgement callbacks with a timeout)
-	fast     func(args Args, ack AckSender) error
 }
+
+type sigKey struct {
+	t             reflect.Type
+	allowErrFirst bool
+}
+
+// signatures caches the analysis of handler types: a server registers the
+// same handlers on every socket.
+var signatures sync.Map // sigKey -> *signature
 
 // AckSender sends the arguments of an acknowledgement; nil when the peer did
 // not ask for one.
@@ -44,38 +59,52 @@ func NewHandler(fn any, allowErrFirst bool) (*Handler, error) {
 	}
 	v := reflect.ValueOf(fn)
 	t := v.Type()
-	if t.Kind() != reflect.Func {
-		return nil, fmt.Errorf("socketio: Handler must be a function, not %s", t)
+	key := sigKey{t, allowErrFirst}
+	var sig *signature
+	if cached, ok := signatures.Load(key); ok {
+		sig = cached.(*signature)
+	} else {
+		var err error
+		if sig, err = analyze(t, allowErrFirst); err != nil {
+			return nil, err
+		}
+		signatures.Store(key, sig)
 	}
-	h := &Handler{fn: v, variadic: t.IsVariadic()}
+	return &Handler{fn: v, sig: sig, fast: fastPath(fn)}, nil
+}
+
+func analyze(t reflect.Type, allowErrFirst bool) (*signature, error) {
+	if t.Kind() != reflect.Func {
+		return nil, fmt.Errorf("socketio: handler must be a function, not %s", t)
+	}
+	sig := &signature{variadic: t.IsVariadic()}
 	switch {
 	case t.NumOut() == 0:
 	case t.NumOut() == 1 && t.Out(0) == errorType:
-		h.errOut = true
+		sig.errOut = true
 	default:
-		return nil, fmt.Errorf("socketio: Handler %s may return only an error", t)
+		return nil, fmt.Errorf("socketio: handler %s may return only an error", t)
 	}
 	n := t.NumIn()
 	first := 0
 	if allowErrFirst && n > 0 && t.In(0) == errorType {
-		h.errFirst = true
+		sig.errFirst = true
 		first = 1
 	}
-	if !h.variadic && n > first && t.In(n-1).Kind() == reflect.Func {
-		h.ack = t.In(n - 1)
-		if h.ack.NumOut() != 0 {
-			return nil, fmt.Errorf("socketio: acknowledgement parameter %s must not return values", h.ack)
+	if !sig.variadic && n > first && t.In(n-1).Kind() == reflect.Func {
+		sig.ack = t.In(n - 1)
+		if sig.ack.NumOut() != 0 {
+			return nil, fmt.Errorf("socketio: acknowledgement parameter %s must not return values", sig.ack)
 		}
 		n--
 	}
 	for i := first; i < n; i++ {
 		if t.In(i).Kind() == reflect.Func || t.In(i).Kind() == reflect.Chan {
-			return nil, fmt.Errorf("socketio: Handler parameter %d has type %s, which cannot be decoded", i, t.In(i))
+			return nil, fmt.Errorf("socketio: handler parameter %d has type %s, which cannot be decoded", i, t.In(i))
 		}
-		h.params = append(h.params, t.In(i))
+		sig.params = append(sig.params, t.In(i))
 	}
-	h.fast = fastPath(fn)
-	return h, nil
+	return sig, nil
 }
 
 // fastPath avoids reflection for the most common signatures.
@@ -111,7 +140,7 @@ func fastPath(fn any) func(Args, AckSender) error {
 
 // ErrFirst reports whether the function's first parameter is an error (an
 // acknowledgement callback for an emit with a timeout).
-func (h *Handler) ErrFirst() bool { return h.errFirst }
+func (h *Handler) ErrFirst() bool { return h.sig.errFirst }
 
 // SplitCallback separates a trailing function argument (an acknowledgement
 // callback) from the values to send.
@@ -147,10 +176,10 @@ func (h *Handler) Call(args Args, ack AckSender) error {
 // callAck invokes an acknowledgement callback: err is passed to an error
 // first parameter (nil on success).
 func (h *Handler) CallAck(args Args, err error) error {
-	if err != nil && !h.errFirst {
+	if err != nil && !h.sig.errFirst {
 		return nil // nothing to tell a callback that cannot take an error
 	}
-	return h.invoke(args, nil, err, h.errFirst)
+	return h.invoke(args, nil, err, h.sig.errFirst)
 }
 
 func (h *Handler) invoke(args Args, ack AckSender, errArg error, withErr bool) error {
@@ -164,12 +193,12 @@ func (h *Handler) invoke(args Args, ack AckSender, errArg error, withErr bool) e
 		in = append(in, ev)
 	}
 	d := decoder{attachments: args.attachments}
-	fixed := len(h.params)
-	if h.variadic {
+	fixed := len(h.sig.params)
+	if h.sig.variadic {
 		fixed--
 	}
 	for i := 0; i < fixed; i++ {
-		pt := h.params[i]
+		pt := h.sig.params[i]
 		if pt == argsType {
 			in = append(in, reflect.ValueOf(args))
 			continue
@@ -182,8 +211,8 @@ func (h *Handler) invoke(args Args, ack AckSender, errArg error, withErr bool) e
 		}
 		in = append(in, v.Elem())
 	}
-	if h.variadic {
-		et := h.params[fixed].Elem()
+	if h.sig.variadic {
+		et := h.sig.params[fixed].Elem()
 		for i := fixed; errArg == nil && i < args.Len(); i++ {
 			v := reflect.New(et)
 			if err := d.decode(args.raw[i], v.Interface()); err != nil {
@@ -192,11 +221,11 @@ func (h *Handler) invoke(args Args, ack AckSender, errArg error, withErr bool) e
 			in = append(in, v.Elem())
 		}
 	}
-	if h.ack != nil {
-		in = append(in, makeAck(h.ack, ack))
+	if h.sig.ack != nil {
+		in = append(in, makeAck(h.sig.ack, ack))
 	}
 	out := h.fn.Call(in)
-	if h.errOut && !out[0].IsNil() {
+	if h.sig.errOut && !out[0].IsNil() {
 		return out[0].Interface().(error)
 	}
 	return nil
