@@ -47,8 +47,8 @@ func (c *client) isClosed() bool {
 	return c.closed
 }
 
-// onMessage receives each Engine.IO message, in order.
-func (c *client) onMessage(data []byte, binary bool) {
+// OnMessage receives each Engine.IO message, in order (engineio.Handler).
+func (c *client) OnMessage(data []byte, binary bool) {
 	p, err := c.decoder.Add(data, binary)
 	if err != nil {
 		c.onDecodeError(err)
@@ -158,8 +158,8 @@ func (c *client) close() {
 	c.conn.Close()
 }
 
-// onEngineClose is the Engine.IO close callback.
-func (c *client) onEngineClose(reason string, err error) {
+// OnClose is the Engine.IO close callback (engineio.Handler).
+func (c *client) OnClose(reason string, err error) {
 	c.onClose(DisconnectReason(reason), err)
 }
 

@@ -81,8 +81,7 @@ func (s *Server) onEngineConnection(conn *engineio.Conn) {
 	s.mu.Lock()
 	s.clients[c] = struct{}{}
 	s.mu.Unlock()
-	conn.OnMessage(c.onMessage)
-	conn.OnClose(c.onEngineClose)
+	conn.SetHandler(c)
 	if s.closing.Load() {
 		c.close()
 	}

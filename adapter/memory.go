@@ -20,13 +20,8 @@ type Memory struct {
 
 	mu      sync.RWMutex
 	rooms   map[Room]map[SocketID]Socket // guarded by mu; rooms other than socket ids
-	members map[SocketID]*member         // guarded by mu; every registered socket
-}
-
-// member is a socket and the rooms it joined besides its own id room.
-type member struct {
-	s     Socket
-	rooms []Room
+	members map[SocketID]Socket          // guarded by mu; every registered socket
+	joined  map[SocketID][]Room          // guarded by mu; rooms besides its own id, for sockets that joined some
 }
 
 // MemoryOptions configure a Memory adapter.
@@ -41,7 +36,8 @@ func NewMemory(nsp Namespace, opts *MemoryOptions) *Memory {
 	m := &Memory{
 		nsp:     nsp,
 		rooms:   make(map[Room]map[SocketID]Socket),
-		members: make(map[SocketID]*member),
+		members: make(map[SocketID]Socket),
+		joined:  make(map[SocketID][]Room),
 	}
 	if opts != nil && opts.Recovery != nil {
 		m.recovery = newRecovery(*opts.Recovery)
@@ -65,16 +61,14 @@ func (m *Memory) AddAll(s Socket, rooms ...Room) {
 	id := s.ID()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mem := m.members[id]
-	if mem == nil {
-		mem = &member{s: s}
-		m.members[id] = mem
+	if _, ok := m.members[id]; !ok {
+		m.members[id] = s
 	}
 	for _, r := range rooms {
-		if r == id || slices.Contains(mem.rooms, r) {
+		if r == id || slices.Contains(m.joined[id], r) {
 			continue // the id room is implied by membership
 		}
-		mem.rooms = append(mem.rooms, r)
+		m.joined[id] = append(m.joined[id], r)
 		set := m.rooms[r]
 		if set == nil {
 			set = make(map[SocketID]Socket)
@@ -88,12 +82,14 @@ func (m *Memory) AddAll(s Socket, rooms ...Room) {
 func (m *Memory) Del(id SocketID, room Room) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mem := m.members[id]
-	if mem == nil {
-		return
-	}
-	if i := slices.Index(mem.rooms, room); i >= 0 {
-		mem.rooms = slices.Delete(mem.rooms, i, i+1)
+	joined := m.joined[id]
+	if i := slices.Index(joined, room); i >= 0 {
+		joined = slices.Delete(joined, i, i+1)
+		if len(joined) == 0 {
+			delete(m.joined, id)
+		} else {
+			m.joined[id] = joined
+		}
 		m.delFromRoomLocked(room, id)
 	}
 }
@@ -102,13 +98,10 @@ func (m *Memory) Del(id SocketID, room Room) {
 func (m *Memory) DelAll(id SocketID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mem := m.members[id]
-	if mem == nil {
-		return
-	}
-	for _, r := range mem.rooms {
+	for _, r := range m.joined[id] {
 		m.delFromRoomLocked(r, id)
 	}
+	delete(m.joined, id)
 	delete(m.members, id)
 }
 
@@ -125,11 +118,10 @@ func (m *Memory) delFromRoomLocked(room Room, id SocketID) {
 func (m *Memory) SocketRooms(id SocketID) []Room {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	mem := m.members[id]
-	if mem == nil {
+	if _, ok := m.members[id]; !ok {
 		return nil
 	}
-	return append([]Room{id}, mem.rooms...)
+	return append([]Room{id}, m.joined[id]...)
 }
 
 // Rooms implements Adapter.
@@ -166,9 +158,9 @@ func (m *Memory) excludedLocked(id SocketID, except []Room) bool {
 func (m *Memory) applyLocked(opts *BroadcastOptions, fn func(Socket)) {
 	switch len(opts.Rooms) {
 	case 0:
-		for id, mem := range m.members {
+		for id, s := range m.members {
 			if !m.excludedLocked(id, opts.Except) {
-				fn(mem.s)
+				fn(s)
 			}
 		}
 	case 1:
@@ -193,8 +185,8 @@ func (m *Memory) applyRoomLocked(room Room, except []Room, seen map[SocketID]str
 			fn(s)
 		}
 	}
-	if mem := m.members[room]; mem != nil {
-		visit(room, mem.s) // the socket's own room
+	if s, ok := m.members[room]; ok {
+		visit(room, s) // the socket's own room
 	}
 	for id, s := range m.rooms[room] {
 		visit(id, s)

@@ -34,14 +34,12 @@ const (
 // handler of a long-polling POST); a callback that blocks delays that
 // session's reading, and its heartbeat answers.
 type Conn struct {
-	id   string
-	srv  *Server
-	opts *Options
-	req  requestInfo
+	id  string
+	srv *Server
+	req requestInfo
 
 	// Callbacks, written before the session is served and read-only after.
-	onMessage func(data []byte, binary bool)
-	onClose   func(reason string, err error)
+	h         Handler
 	onUpgrade func(transport string)
 
 	recvMu       sync.Mutex // serialises delivery of received messages
@@ -49,35 +47,55 @@ type Conn struct {
 	lastReadable int64      // guarded by readMu; when that callback last handled a message (UnixNano)
 
 	mu         sync.Mutex
-	state      connState             // guarded by mu
-	transport  string                // guarded by mu
 	ws         *websocket.Conn       // guarded by mu; the WebSocket transport, once in use
 	queue      []*Message            // guarded by mu; outbound packets not yet handed to a transport
 	queued     int                   // guarded by mu; bytes in queue
-	flushing   bool                  // guarded by mu; a WebSocket flusher goroutine runs
 	pollWake   chan struct{}         // guarded by mu; non-nil while a long-polling GET waits
-	posting    bool                  // guarded by mu; a long-polling POST is being read
-	closeReply *Message              // guarded by mu; what a waiting GET gets when the session ends
-	upgrading  bool                  // guarded by mu; an upgrade request is being handled
 	upgradeWS  *websocket.Conn       // guarded by mu; the WebSocket being probed for an upgrade
-	probed     bool                  // guarded by mu; the upgrade probe was answered
-	upgraded   bool                  // guarded by mu
-	awaitPong  bool                  // guarded by mu
 	pingDue    time.Time             // guarded by mu; when the next ping is scheduled
 	heartbeat  *time.Timer           // guarded by mu; ping interval, then pong timeout
 	closeTimer *time.Timer           // guarded by mu; bounds a graceful close over long-polling
 	reg        *netpoll.Registration // guarded by mu; nil unless polled
-	done       chan struct{}         // closed when the session has ended
+	done       chan struct{}         // guarded by mu; made by Done, closed when the session has ended
+	state      connState             // guarded by mu
+	transport  transportKind         // guarded by mu
+	flushing   bool                  // guarded by mu; a WebSocket writer (flusher or SendNow) runs
+	posting    bool                  // guarded by mu; a long-polling POST is being read
+	closeNoop  bool                  // guarded by mu; a waiting GET ends with a noop, not a close packet
+	upgrading  bool                  // guarded by mu; an upgrade request is being handled
+	probed     bool                  // guarded by mu; the upgrade probe was answered
+	upgraded   bool                  // guarded by mu
+	awaitPong  bool                  // guarded by mu
+}
+
+// transportKind is the transport in use (a byte rather than its name).
+type transportKind uint8
+
+const (
+	kindPolling transportKind = iota
+	kindWebSocket
+)
+
+func kindOf(name string) transportKind {
+	if name == WebSocket {
+		return kindWebSocket
+	}
+	return kindPolling
+}
+
+func (k transportKind) String() string {
+	if k == kindWebSocket {
+		return WebSocket
+	}
+	return Polling
 }
 
 func newConn(s *Server, sid string, r *http.Request, transport string) *Conn {
 	return &Conn{
-		id:         sid,
-		srv:        s,
-		opts:       &s.opts,
-		req:        newRequestInfo(r, s.opts.KeepRequestContext),
-		transport:  transport,
-		closeReply: closeMessage,
+		id:        sid,
+		srv:       s,
+		req:       newRequestInfo(r, s.opts.KeepRequestContext),
+		transport: kindOf(transport),
 	}
 }
 
@@ -181,7 +199,7 @@ func (c *Conn) Protocol() int { return 4 }
 func (c *Conn) Transport() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.transport
+	return c.transport.String()
 }
 
 // Done returns a channel closed when the session has ended.
@@ -197,13 +215,54 @@ func (c *Conn) Done() <-chan struct{} {
 	return c.done
 }
 
+// Handler receives a session's messages and its end: an alternative to
+// OnMessage and OnClose that costs no closure per session.
+type Handler interface {
+	// OnMessage receives each message from the client; data belongs to the
+	// callee.
+	OnMessage(data []byte, binary bool)
+	// OnClose is called once when the session ends.
+	OnClose(reason string, err error)
+}
+
+// SetHandler sets the session's handler. Like the callbacks, it must be
+// set inside the server's OnConnection function.
+func (c *Conn) SetHandler(h Handler) { c.h = h }
+
+// funcHandler adapts the OnMessage and OnClose callbacks.
+type funcHandler struct {
+	message func(data []byte, binary bool)
+	close   func(reason string, err error)
+}
+
+func (f *funcHandler) OnMessage(data []byte, binary bool) {
+	if f.message != nil {
+		f.message(data, binary)
+	}
+}
+
+func (f *funcHandler) OnClose(reason string, err error) {
+	if f.close != nil {
+		f.close(reason, err)
+	}
+}
+
+func (c *Conn) funcs() *funcHandler {
+	if f, ok := c.h.(*funcHandler); ok {
+		return f
+	}
+	f := new(funcHandler)
+	c.h = f
+	return f
+}
+
 // OnMessage sets the function that receives each message from the client.
 // The data belongs to the callee.
-func (c *Conn) OnMessage(fn func(data []byte, binary bool)) { c.onMessage = fn }
+func (c *Conn) OnMessage(fn func(data []byte, binary bool)) { c.funcs().message = fn }
 
 // OnClose sets the function called once when the session ends, with one of
 // the Reason strings and, where there is one, the error behind it.
-func (c *Conn) OnClose(fn func(reason string, err error)) { c.onClose = fn }
+func (c *Conn) OnClose(fn func(reason string, err error)) { c.funcs().close = fn }
 
 // OnUpgrade sets the function called when the session moves to another
 // transport.
@@ -212,7 +271,7 @@ func (c *Conn) OnUpgrade(fn func(transport string)) { c.onUpgrade = fn }
 // openMessages builds the handshake packet (and the initial packet).
 func (c *Conn) openMessages() []*Message {
 	upgrades := []string{}
-	if c.transport == Polling && !c.opts.DisableUpgrades && c.opts.allows(WebSocket) {
+	if c.transport == kindPolling && !c.srv.opts.DisableUpgrades && c.srv.opts.allows(WebSocket) {
 		upgrades = append(upgrades, WebSocket)
 	}
 	data, _ := json.Marshal(struct {
@@ -221,10 +280,10 @@ func (c *Conn) openMessages() []*Message {
 		PingInterval int64    `json:"pingInterval"`
 		PingTimeout  int64    `json:"pingTimeout"`
 		MaxPayload   int64    `json:"maxPayload"`
-	}{c.id, upgrades, c.opts.PingInterval.Milliseconds(), c.opts.PingTimeout.Milliseconds(), c.opts.MaxHTTPBufferSize})
+	}{c.id, upgrades, c.srv.opts.PingInterval.Milliseconds(), c.srv.opts.PingTimeout.Milliseconds(), c.srv.opts.MaxHTTPBufferSize})
 	msgs := []*Message{controlMessage(eioparser.Open, string(data))}
-	if c.opts.InitialPacket != nil {
-		msgs = append(msgs, NewTextMessage(c.opts.InitialPacket))
+	if c.srv.opts.InitialPacket != nil {
+		msgs = append(msgs, NewTextMessage(c.srv.opts.InitialPacket))
 	}
 	return msgs
 }
@@ -248,7 +307,7 @@ func (c *Conn) Send(volatile bool, msgs ...*Message) error {
 		c.mu.Unlock()
 		return nil
 	}
-	if c.queued > 0 && c.queued+n > c.opts.MaxBufferedBytes {
+	if c.queued > 0 && c.queued+n > c.srv.opts.MaxBufferedBytes {
 		c.mu.Unlock()
 		// Closing runs callbacks that may take locks the caller holds (a
 		// broadcast iterating a room), so it happens on its own goroutine.
@@ -269,7 +328,7 @@ func (c *Conn) Send(volatile bool, msgs ...*Message) error {
 // Send, whose flusher batches what accumulates.
 func (c *Conn) SendNow(msgs ...*Message) error {
 	c.mu.Lock()
-	if c.state != stateOpen || c.transport != WebSocket || c.ws == nil || c.flushing || len(c.queue) > 0 {
+	if c.state != stateOpen || c.transport != kindWebSocket || c.ws == nil || c.flushing || len(c.queue) > 0 {
 		c.mu.Unlock()
 		return c.Send(false, msgs...)
 	}
@@ -282,7 +341,7 @@ func (c *Conn) SendNow(msgs ...*Message) error {
 	for _, m := range msgs {
 		bufs = append(bufs, m.frame)
 	}
-	done, err := ws.TryWriteFrames(bufs, c.opts.WriteTimeout)
+	done, err := ws.TryWriteFrames(bufs, c.srv.opts.WriteTimeout)
 	if err != nil {
 		c.mu.Lock()
 		c.flushing = false
@@ -319,7 +378,7 @@ func (c *Conn) writableLocked() bool {
 	if len(c.queue) > 0 {
 		return false
 	}
-	if c.transport == WebSocket {
+	if c.transport == kindWebSocket {
 		return !c.flushing
 	}
 	return c.pollWake != nil
@@ -327,7 +386,7 @@ func (c *Conn) writableLocked() bool {
 
 // kickLocked gets queued packets moving on the current transport.
 func (c *Conn) kickLocked() {
-	if c.transport == WebSocket {
+	if c.transport == kindWebSocket {
 		if !c.flushing && c.ws != nil {
 			c.flushing = true
 			go c.flushWebSocket()
@@ -361,7 +420,7 @@ func (c *Conn) Close() {
 		c.upgradeWS = nil
 		defer ws.Close(websocket.CloseNormal, "")
 	}
-	if c.transport == WebSocket {
+	if c.transport == kindWebSocket {
 		if !c.flushing {
 			c.flushing = true
 			go c.flushWebSocket()
@@ -406,7 +465,7 @@ func (c *Conn) finalize(reason string, err error) {
 	}
 	c.upgradeWS = nil
 	c.queue, c.queued = nil, 0
-	c.wakePollLocked() // a waiting GET answers with closeReply
+	c.wakePollLocked() // a waiting GET answers with a close (or noop) packet
 	if c.done != nil {
 		close(c.done)
 	}
@@ -431,8 +490,8 @@ func (c *Conn) finalize(reason string, err error) {
 		_ = uws.Close(websocket.CloseNormal, "")
 	}
 	c.srv.log.Debug("engineio: session closed", "sid", c.id, "reason", reason, "err", err)
-	if c.onClose != nil {
-		c.onClose(reason, err)
+	if c.h != nil {
+		c.h.OnClose(reason, err)
 	}
 }
 
@@ -441,8 +500,8 @@ func (c *Conn) finalize(reason string, err error) {
 func (c *Conn) startHeartbeat() {
 	c.mu.Lock()
 	if c.state == stateOpen {
-		c.pingDue = time.Now().Add(c.opts.PingInterval)
-		c.heartbeat = time.AfterFunc(c.opts.PingInterval, c.onHeartbeat)
+		c.pingDue = time.Now().Add(c.srv.opts.PingInterval)
+		c.heartbeat = time.AfterFunc(c.srv.opts.PingInterval, c.onHeartbeat)
 	}
 	c.mu.Unlock()
 }
@@ -461,7 +520,7 @@ func (c *Conn) onHeartbeat() {
 	c.awaitPong = true
 	// The deadline follows the schedule, not this callback's (possibly
 	// late) run, so that expired() and the timer agree.
-	c.heartbeat.Reset(time.Until(c.pingDue.Add(c.opts.PingTimeout)))
+	c.heartbeat.Reset(time.Until(c.pingDue.Add(c.srv.opts.PingTimeout)))
 	c.queue = append(c.queue, pingMessage)
 	c.queued += pingMessage.size()
 	c.kickLocked()
@@ -472,8 +531,8 @@ func (c *Conn) onPong() {
 	c.mu.Lock()
 	if c.awaitPong && c.state != stateClosed {
 		c.awaitPong = false
-		c.pingDue = time.Now().Add(c.opts.PingInterval)
-		c.heartbeat.Reset(c.opts.PingInterval)
+		c.pingDue = time.Now().Add(c.srv.opts.PingInterval)
+		c.heartbeat.Reset(c.srv.opts.PingInterval)
 	}
 	c.mu.Unlock()
 }
@@ -490,7 +549,7 @@ func (c *Conn) expired() bool {
 	}
 	// Awaiting the pong or not, the session is late once the scheduled
 	// ping plus the timeout has passed.
-	due := c.pingDue.Add(c.opts.PingTimeout)
+	due := c.pingDue.Add(c.srv.opts.PingTimeout)
 	late := c.heartbeat != nil && !time.Now().Before(due)
 	c.mu.Unlock()
 	if late {
@@ -508,8 +567,8 @@ func (c *Conn) handlePacket(p eioparser.Packet) bool {
 		c.mu.Lock()
 		open := c.state == stateOpen
 		c.mu.Unlock()
-		if open && c.onMessage != nil {
-			c.onMessage(p.Data, p.Binary)
+		if open && c.h != nil {
+			c.h.OnMessage(p.Data, p.Binary)
 		}
 		c.recvMu.Unlock()
 	case eioparser.Pong:
@@ -519,8 +578,8 @@ func (c *Conn) handlePacket(p eioparser.Packet) bool {
 		return false
 	case eioparser.Close:
 		c.mu.Lock()
-		c.closeReply = noopMessage
-		if c.transport == Polling {
+		c.closeNoop = true
+		if c.transport == kindPolling {
 			// The client's GET may be on its way on another connection:
 			// let it arrive, so that it ends with a noop rather than an
 			// unknown-session error.

@@ -110,8 +110,11 @@ const upgradeGrace = 50 * time.Millisecond
 func (c *Conn) takeForPollLocked(arrivedUpgrading, graceOver bool) (msgs []*Message, last, ok bool) {
 	switch {
 	case c.state == stateClosed:
-		return []*Message{c.closeReply}, false, true
-	case c.transport != Polling:
+		if c.closeNoop {
+			return []*Message{noopMessage}, false, true
+		}
+		return []*Message{closeMessage}, false, true
+	case c.transport != kindPolling:
 		if arrivedUpgrading {
 			// Sent after the upgrade packet: the session is no longer
 			// polling.
@@ -167,7 +170,7 @@ func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, msgs []*Message
 	h := w.Header()
 	h["Content-Type"] = textPlainUTF8
 	c.commonHeaders(h, r)
-	comp := c.opts.HTTPCompression
+	comp := c.srv.opts.HTTPCompression
 	if enc := acceptedEncoding(r); enc != "" && !comp.Disable && len(body) >= comp.Threshold {
 		var out bytes.Buffer
 		if compress(&out, enc, body) == nil {
@@ -189,8 +192,8 @@ func (c *Conn) commonHeaders(h http.Header, r *http.Request) {
 		h.Set("X-XSS-Protection", "0")
 	}
 	h["Cache-Control"] = noStore
-	if c.opts.Headers != nil {
-		c.opts.Headers(h, r)
+	if c.srv.opts.Headers != nil {
+		c.srv.opts.Headers(h, r)
 	}
 }
 
@@ -221,7 +224,7 @@ func (c *Conn) handleData(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 	}()
 
-	max := c.opts.MaxHTTPBufferSize
+	max := c.srv.opts.MaxHTTPBufferSize
 	if r.ContentLength > max {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return

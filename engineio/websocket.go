@@ -17,8 +17,8 @@ import (
 // shared epoll poller when possible, so that an idle connection holds no
 // goroutine, else with a goroutine of its own. It returns at once.
 func (c *Conn) serveWebSocket(ws *websocket.Conn) {
-	ws.SetReadLimit(c.opts.MaxHTTPBufferSize)
-	if !c.opts.DisablePoller && netpoll.Supported() {
+	ws.SetReadLimit(c.srv.opts.MaxHTTPBufferSize)
+	if !c.srv.opts.DisablePoller && netpoll.Supported() {
 		if rc, ok := ws.RawConn(); ok {
 			if p, err := netpoll.Default(); err == nil {
 				c.mu.Lock()
@@ -42,7 +42,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn) {
 					c.mu.Unlock()
 					return
 				}
-				reg, err := p.Add(rc, c.onReadable)
+				reg, err := p.Add(rc, (*pollTarget)(c))
 				c.reg = reg
 				c.mu.Unlock()
 				if err != nil {
@@ -71,6 +71,11 @@ const (
 	readLinger = time.Second
 	busyGap    = 50 * time.Millisecond
 )
+
+// pollTarget is a Conn as the poller sees it (no closure per session).
+type pollTarget Conn
+
+func (t *pollTarget) OnReadable() { (*Conn)(t).onReadable() }
 
 // onReadable runs when the polled WebSocket has data: it reads and handles
 // everything available, then re-arms the poller.
@@ -127,7 +132,7 @@ func (c *Conn) readAvailable(ws *websocket.Conn, linger time.Duration) (stopped 
 // readLoop reads the session's WebSocket until it fails or the session ends.
 // It runs on the goroutine that owns the WebSocket's reading side.
 func (c *Conn) readLoop(ws *websocket.Conn) {
-	ws.SetReadLimit(c.opts.MaxHTTPBufferSize)
+	ws.SetReadLimit(c.srv.opts.MaxHTTPBufferSize)
 	for {
 		op, data, err := ws.ReadMessage()
 		if err != nil {
@@ -200,7 +205,7 @@ func (c *Conn) flushWebSocket() {
 			bufs = append(bufs, m.frame)
 		}
 		*bp = bufs
-		_ = ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		_ = ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 		err := ws.WriteFrames(bufs)
 		clear(*bp)
 		if err != nil {
@@ -224,11 +229,11 @@ func (c *Conn) flushWebSocket() {
 // session: it probes the new transport, then moves the session onto it.
 func (c *Conn) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	if c.opts.Headers != nil {
-		c.opts.Headers(h, r)
+	if c.srv.opts.Headers != nil {
+		c.srv.opts.Headers(h, r)
 	}
 	c.mu.Lock()
-	refuse := c.state != stateOpen || c.upgrading || c.upgraded || c.transport != Polling || c.opts.DisableUpgrades
+	refuse := c.state != stateOpen || c.upgrading || c.upgraded || c.transport != kindPolling || c.srv.opts.DisableUpgrades
 	if !refuse {
 		c.upgrading = true // before the 101 goes out: a GET may follow at once
 	}
@@ -254,7 +259,7 @@ func (c *Conn) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.upgradeWS = ws
-	timer := time.AfterFunc(c.opts.UpgradeTimeout, func() { c.abortUpgrade(ws) })
+	timer := time.AfterFunc(c.srv.opts.UpgradeTimeout, func() { c.abortUpgrade(ws) })
 	c.mu.Unlock()
 	go c.probe(ws, timer)
 }
@@ -262,7 +267,7 @@ func (c *Conn) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 // probe runs the upgrade handshake on ws ("2probe", "3probe", "5") and then
 // becomes the session's reader.
 func (c *Conn) probe(ws *websocket.Conn, timer *time.Timer) {
-	ws.SetReadLimit(c.opts.MaxHTTPBufferSize)
+	ws.SetReadLimit(c.srv.opts.MaxHTTPBufferSize)
 	for {
 		op, data, err := ws.ReadMessage()
 		if err != nil {
@@ -298,7 +303,7 @@ func (c *Conn) probe(ws *websocket.Conn, timer *time.Timer) {
 			c.upgrading = false
 			c.probed = false
 			c.upgraded = true
-			c.transport = WebSocket
+			c.transport = kindWebSocket
 			c.ws = ws
 			if c.closeTimer != nil {
 				c.closeTimer.Stop()

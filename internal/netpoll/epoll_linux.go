@@ -28,7 +28,7 @@ type Poller struct {
 // Registration then leave the new one alone.
 type Registration struct {
 	fd int
-	fn func()
+	r  Reader
 }
 
 var (
@@ -88,7 +88,7 @@ func (p *Poller) loop() {
 				continue
 			}
 			if r := p.entries[fd]; r != nil {
-				go r.fn()
+				go r.r.OnReadable()
 			}
 		}
 		p.mu.RUnlock()
@@ -111,16 +111,17 @@ func (p *Poller) loop() {
 
 const armEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
-// Add registers the descriptor of rc and arms it: fn runs (on a new
-// goroutine) when the connection becomes readable or is closed by the peer.
-func (p *Poller) Add(rc syscall.RawConn, fn func()) (*Registration, error) {
+// Add registers the descriptor of rc and arms it: r.OnReadable runs (on a
+// new goroutine) when the connection becomes readable or is closed by the
+// peer.
+func (p *Poller) Add(rc syscall.RawConn, r Reader) (*Registration, error) {
 	fd := -1
 	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
 		return nil, err
 	}
-	r := &Registration{fd: fd, fn: fn}
+	reg := &Registration{fd: fd, r: r}
 	p.mu.Lock()
-	p.entries[int32(fd)] = r
+	p.entries[int32(fd)] = reg
 	if !p.running {
 		p.running = true
 		go p.loop()
@@ -128,10 +129,10 @@ func (p *Poller) Add(rc syscall.RawConn, fn func()) (*Registration, error) {
 	p.mu.Unlock()
 	ev := syscall.EpollEvent{Events: armEvents, Fd: int32(fd)}
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		p.Remove(r)
+		p.Remove(reg)
 		return nil, err
 	}
-	return r, nil
+	return reg, nil
 }
 
 // Rearm asks for the next readiness callback of r. If data is already

@@ -20,7 +20,7 @@ func Default() (*Poller, error) { return nil, ErrUnsupported }
 func New() (*Poller, error) { return nil, ErrUnsupported }
 
 // Add returns ErrUnsupported on this system.
-func (p *Poller) Add(syscall.RawConn, func()) (*Registration, error) { return nil, ErrUnsupported }
+func (p *Poller) Add(syscall.RawConn, Reader) (*Registration, error) { return nil, ErrUnsupported }
 
 // Rearm returns ErrUnsupported on this system.
 func (p *Poller) Rearm(*Registration) error { return ErrUnsupported }

@@ -19,6 +19,9 @@ import (
 	"unsafe"
 )
 
+// Reader is told when its connection has data to read.
+type Reader interface{ OnReadable() }
+
 // ErrUnsupported: no poller on this system, or the connection has no file
 // descriptor.
 var ErrUnsupported = errors.New("netpoll: not supported")

@@ -11,6 +11,11 @@ import (
 	"github.com/socketio-go/socketio/internal/netpoll"
 )
 
+// readerFunc adapts a function to netpoll.Reader.
+type readerFunc func()
+
+func (f readerFunc) OnReadable() { f() }
+
 // pollLinger alternates between tests: with and without waiting for more.
 var pollLinger time.Duration
 
@@ -31,7 +36,7 @@ func pollEcho(c *Conn) error {
 	// The mutex orders one readiness callback after the previous one for
 	// the race detector (the kernel orders them, invisibly to it).
 	var mu sync.Mutex
-	reg, err = p.Add(rc, func() {
+	reg, err = p.Add(rc, readerFunc(func() {
 		<-ready
 		mu.Lock()
 		err := c.ReadAvailable(func(op Opcode, msg []byte) {
@@ -46,7 +51,7 @@ func pollEcho(c *Conn) error {
 		if err := p.Rearm(reg); err != nil {
 			done <- err
 		}
-	})
+	}))
 	if err != nil {
 		return err
 	}
