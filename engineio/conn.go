@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,7 +54,9 @@ type Conn struct {
 	pollWake   chan struct{}         // guarded by mu; non-nil while a long-polling GET waits
 	upgradeWS  *websocket.Conn       // guarded by mu; the WebSocket being probed for an upgrade
 	pingDue    time.Time             // guarded by mu; when the next ping is scheduled
-	heartbeat  *time.Timer           // guarded by mu; ping interval, then pong timeout
+	hbNext     *Conn                 // guarded by srv.hb.mu; the heartbeat slot's list
+	hbPrev     *Conn                 // guarded by srv.hb.mu
+	hbSlot     int64                 // guarded by srv.hb.mu; 0 when not scheduled
 	closeTimer *time.Timer           // guarded by mu; bounds a graceful close over long-polling
 	reg        *netpoll.Registration // guarded by mu; nil unless polled
 	done       chan struct{}         // guarded by mu; made by Done, closed when the session has ended
@@ -106,49 +109,69 @@ func (c *Conn) ID() string { return c.id }
 // not the rest (the *http.Request, its parsed URL, the HTTP connection's
 // context chain): it is held for as long as the session lives.
 type requestInfo struct {
-	ctx        context.Context // the request's values (KeepRequestContext), or nil
-	fields     []string        // header names and values, alternating: lighter than an http.Header
-	uri        string
-	host       string
-	remoteAddr string
-	proto      string
-	tls        *tls.ConnectionState
+	ctx context.Context // the request's values (KeepRequestContext), or nil
+	// blob holds, NUL-separated, the request URI, host, remote address,
+	// protocol, then the header names and values alternating: one string
+	// instead of the request line and a map of strings.
+	blob string
+	tls  *tls.ConnectionState
 }
 
 func newRequestInfo(r *http.Request, keepContext bool) requestInfo {
-	n := 0
-	for _, vs := range r.Header {
-		n += 2 * len(vs)
-	}
-	fields := make([]string, 0, n)
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			fields = append(fields, k, v)
-		}
-	}
-	uri := r.RequestURI // the request line's target: no new string
+	uri := r.RequestURI
 	if uri == "" {
 		uri = r.URL.RequestURI()
 	}
-	i := requestInfo{
-		fields:     fields,
-		uri:        uri,
-		host:       r.Host,
-		remoteAddr: r.RemoteAddr,
-		proto:      r.Proto,
-		tls:        r.TLS,
+	n := len(uri) + len(r.Host) + len(r.RemoteAddr) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
 	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range [...]string{uri, r.Host, r.RemoteAddr, r.Proto} {
+		b.WriteString(f)
+		b.WriteByte(0)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteByte(0)
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	i := requestInfo{blob: b.String(), tls: r.TLS}
 	if keepContext {
 		i.ctx = context.WithoutCancel(r.Context())
 	}
 	return i
 }
 
+// field returns the n-th of the request's leading fields (0 URI, 1 host, 2
+// remote address, 3 protocol).
+func (i *requestInfo) field(n int) string {
+	s := i.blob
+	for ; n > 0; n-- {
+		_, s, _ = strings.Cut(s, "\x00")
+	}
+	f, _, _ := strings.Cut(s, "\x00")
+	return f
+}
+
 // header rebuilds the request's header.
 func (i *requestInfo) header() http.Header {
-	h := make(http.Header, len(i.fields)/2)
-	for j := 0; j+1 < len(i.fields); j += 2 {
-		h[i.fields[j]] = append(h[i.fields[j]], i.fields[j+1])
+	s := i.blob
+	for range 4 {
+		_, s, _ = strings.Cut(s, "\x00")
+	}
+	h := make(http.Header)
+	for s != "" {
+		var k, v string
+		k, s, _ = strings.Cut(s, "\x00")
+		v, s, _ = strings.Cut(s, "\x00")
+		h[k] = append(h[k], v)
 	}
 	return h
 }
@@ -160,22 +183,23 @@ func (i *requestInfo) header() http.Header {
 // Each call returns a new *http.Request.
 func (c *Conn) Request() *http.Request {
 	i := &c.req
-	u, err := url.ParseRequestURI(i.uri)
+	uri, proto := i.field(0), i.field(3)
+	u, err := url.ParseRequestURI(uri)
 	if err != nil {
 		u = &url.URL{Path: "/"}
 	}
 	r := &http.Request{
 		Method:     http.MethodGet,
 		URL:        u,
-		Proto:      i.proto,
+		Proto:      proto,
 		Header:     i.header(),
 		Body:       http.NoBody,
-		Host:       i.host,
-		RemoteAddr: i.remoteAddr,
-		RequestURI: i.uri,
+		Host:       i.field(1),
+		RemoteAddr: i.field(2),
+		RequestURI: uri,
 		TLS:        i.tls,
 	}
-	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(i.proto)
+	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(proto)
 	if i.ctx != nil {
 		r = r.WithContext(i.ctx)
 	}
@@ -184,9 +208,10 @@ func (c *Conn) Request() *http.Request {
 
 // RemoteAddr returns the IP address of the client.
 func (c *Conn) RemoteAddr() string {
-	host, _, err := net.SplitHostPort(c.req.remoteAddr)
+	addr := c.req.field(2)
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return c.req.remoteAddr
+		return addr
 	}
 	return host
 }
@@ -448,9 +473,7 @@ func (c *Conn) finalize(reason string, err error) {
 		return
 	}
 	c.state = stateClosed
-	if c.heartbeat != nil {
-		c.heartbeat.Stop()
-	}
+	c.srv.hb.remove(c)
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
 	}
@@ -495,13 +518,13 @@ func (c *Conn) finalize(reason string, err error) {
 	}
 }
 
-// startHeartbeat arms the ping timer; one timer serves both the interval
-// and the pong timeout.
+// startHeartbeat schedules the first ping; the same schedule then serves
+// the pong deadline and the next pings.
 func (c *Conn) startHeartbeat() {
 	c.mu.Lock()
 	if c.state == stateOpen {
 		c.pingDue = time.Now().Add(c.srv.opts.PingInterval)
-		c.heartbeat = time.AfterFunc(c.srv.opts.PingInterval, c.onHeartbeat)
+		c.srv.hb.schedule(c, c.pingDue)
 	}
 	c.mu.Unlock()
 }
@@ -520,7 +543,7 @@ func (c *Conn) onHeartbeat() {
 	c.awaitPong = true
 	// The deadline follows the schedule, not this callback's (possibly
 	// late) run, so that expired() and the timer agree.
-	c.heartbeat.Reset(time.Until(c.pingDue.Add(c.srv.opts.PingTimeout)))
+	c.srv.hb.schedule(c, c.pingDue.Add(c.srv.opts.PingTimeout))
 	c.queue = append(c.queue, pingMessage)
 	c.queued += pingMessage.size()
 	c.kickLocked()
@@ -532,7 +555,7 @@ func (c *Conn) onPong() {
 	if c.awaitPong && c.state != stateClosed {
 		c.awaitPong = false
 		c.pingDue = time.Now().Add(c.srv.opts.PingInterval)
-		c.heartbeat.Reset(c.srv.opts.PingInterval)
+		c.srv.hb.schedule(c, c.pingDue)
 	}
 	c.mu.Unlock()
 }
@@ -550,7 +573,7 @@ func (c *Conn) expired() bool {
 	// Awaiting the pong or not, the session is late once the scheduled
 	// ping plus the timeout has passed.
 	due := c.pingDue.Add(c.srv.opts.PingTimeout)
-	late := c.heartbeat != nil && !time.Now().Before(due)
+	late := !c.pingDue.IsZero() && !time.Now().Before(due)
 	c.mu.Unlock()
 	if late {
 		c.finalize(ReasonPingTimeout, nil)

@@ -29,6 +29,8 @@ type Server struct {
 	onConnection func(*Conn)         // set before serving
 	onConnError  func(*RequestError) // set before serving
 
+	hb heartbeats // the sessions' ping schedule
+
 	mu      sync.RWMutex
 	clients map[string]*Conn // guarded by mu
 	closed  bool             // guarded by mu
