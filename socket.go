@@ -39,7 +39,7 @@ type Socket struct {
 	nsp       *Namespace
 	client    *client
 	auth      map[string]any
-	created   time.Time
+	created   int64                     // UnixNano
 	handshake atomic.Pointer[Handshake] // built on first use
 	recovered bool
 	restored  *adapter.Session // owned by the reader until onConnect
@@ -97,7 +97,7 @@ func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
 			}
 			if session != nil {
 				s.id, s.pid, s.data, s.recovered = session.SID, session.PID, session.Data, true
-				s.auth, s.created = auth, time.Now()
+				s.auth, s.created = auth, time.Now().UnixNano()
 				s.restored = session
 				return s
 			}
@@ -105,7 +105,7 @@ func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
 		s.pid = id.New()
 	}
 	s.id = id.New()
-	s.auth, s.created = auth, time.Now()
+	s.auth, s.created = auth, time.Now().UnixNano()
 	return s
 }
 
@@ -124,11 +124,11 @@ func (s *Socket) Handshake() *Handshake {
 	}
 	h := &Handshake{
 		Headers: r.Header,
-		Time:    s.created,
+		Time:    time.Unix(0, s.created),
 		Address: s.client.conn.RemoteAddr(),
 		XDomain: r.Header.Get("Origin") != "",
 		Secure:  r.TLS != nil,
-		Issued:  s.created.UnixMilli(),
+		Issued:  s.created / int64(time.Millisecond),
 		URL:     r.URL.RequestURI(),
 		Query:   q,
 		Auth:    auth,

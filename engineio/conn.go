@@ -40,8 +40,7 @@ type Conn struct {
 	req requestInfo
 
 	// Callbacks, written before the session is served and read-only after.
-	h         Handler
-	onUpgrade func(transport string)
+	h Handler
 
 	recvMu       sync.Mutex // serialises delivery of received messages
 	readMu       sync.Mutex // held by the poller callback that reads the WebSocket
@@ -254,10 +253,11 @@ type Handler interface {
 // set inside the server's OnConnection function.
 func (c *Conn) SetHandler(h Handler) { c.h = h }
 
-// funcHandler adapts the OnMessage and OnClose callbacks.
+// funcHandler adapts the OnMessage, OnClose and OnUpgrade callbacks.
 type funcHandler struct {
 	message func(data []byte, binary bool)
 	close   func(reason string, err error)
+	upgrade func(transport string)
 }
 
 func (f *funcHandler) OnMessage(data []byte, binary bool) {
@@ -272,11 +272,16 @@ func (f *funcHandler) OnClose(reason string, err error) {
 	}
 }
 
+// funcs returns the callbacks' holder. A Handler set with SetHandler is
+// kept: the callbacks then complement it.
 func (c *Conn) funcs() *funcHandler {
 	if f, ok := c.h.(*funcHandler); ok {
 		return f
 	}
-	f := new(funcHandler)
+	f := &funcHandler{}
+	if prev := c.h; prev != nil {
+		f.message, f.close = prev.OnMessage, prev.OnClose
+	}
 	c.h = f
 	return f
 }
@@ -291,7 +296,15 @@ func (c *Conn) OnClose(fn func(reason string, err error)) { c.funcs().close = fn
 
 // OnUpgrade sets the function called when the session moves to another
 // transport.
-func (c *Conn) OnUpgrade(fn func(transport string)) { c.onUpgrade = fn }
+func (c *Conn) OnUpgrade(fn func(transport string)) { c.funcs().upgrade = fn }
+
+// upgradeCallback returns the OnUpgrade callback, if any.
+func (c *Conn) upgradeCallback() func(string) {
+	if f, ok := c.h.(*funcHandler); ok {
+		return f.upgrade
+	}
+	return nil
+}
 
 // openMessages builds the handshake packet (and the initial packet).
 func (c *Conn) openMessages() []*Message {

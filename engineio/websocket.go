@@ -314,8 +314,8 @@ func (c *Conn) probe(ws *websocket.Conn, timer *time.Timer) {
 				go c.flushWebSocket()
 			}
 			c.mu.Unlock()
-			if c.onUpgrade != nil {
-				c.onUpgrade(WebSocket)
+			if fn := c.upgradeCallback(); fn != nil {
+				fn(WebSocket)
 			}
 			c.serveWebSocket(ws)
 			return

@@ -121,7 +121,6 @@ type Conn struct {
 	wmu       sync.Mutex
 	closeSent bool
 	writeErr  error
-	whdr      [maxClientHeaderLen]byte
 }
 
 // newConn returns a Conn over nc. leftover holds bytes that were already
@@ -685,7 +684,8 @@ func (c *Conn) writeUnmasked(op Opcode, payload []byte) error {
 		bufPool.Put(bp)
 		return err
 	}
-	bufs := net.Buffers{appendHeader(c.whdr[:0], b0, len(payload), false, [4]byte{}), payload}
+	var hdr [MaxFrameHeaderLen]byte
+	bufs := net.Buffers{appendHeader(hdr[:0], b0, len(payload), false, [4]byte{}), payload}
 	_, err := bufs.WriteTo(c.nc)
 	return err
 }
