@@ -54,12 +54,12 @@ func main() {
 	mux.Handle("/socket.io/", srv)
 	mux.Handle("/", http.FileServerFS(sub))
 
-	ln, err := net.Listen("tcp", *addr)
+	lns, err := listen(*addr)
 	if err != nil {
 		log.Fatal(err)
 	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("chat demo on http://%s/", ln.Addr())
+	log.Printf("chat demo on http://%s/", *addr)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,7 +70,33 @@ func main() {
 		_ = srv.Shutdown(shutdown)
 		_ = httpSrv.Shutdown(shutdown)
 	}()
-	if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	errs := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { errs <- httpSrv.Serve(ln) }()
+	}
+	if err := <-errs; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
+}
+
+// listen listens on addr; for "localhost" it listens on both loopback
+// addresses, IPv4 and IPv6, as browsers may try either.
+func listen(addr string) ([]net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "localhost" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return []net.Listener{ln}, nil
+	}
+	ln4, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return nil, err
+	}
+	lns := []net.Listener{ln4}
+	if ln6, err := net.Listen("tcp", net.JoinHostPort("::1", port)); err == nil {
+		lns = append(lns, ln6)
+	}
+	return lns, nil
 }
