@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command siobench is the load tool of socketio-go: it measures whole
 // Socket.IO servers over WebSocket and HTTP long-polling, and compares
 // servers that implement the benchmark contract of bench/README.md.

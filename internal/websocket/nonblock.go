@@ -226,7 +226,7 @@ func (c *Conn) TryWriteFrames(bufs [][]byte, timeout time.Duration) (bool, error
 	}
 	n, err := netpoll.WriteNonBlocking(rc, bufs)
 	switch {
-	case err == netpoll.ErrWouldBlock || (err == nil && n == 0 && total > 0):
+	case err == netpoll.ErrWouldBlock || err == netpoll.ErrUnsupported || (err == nil && n == 0 && total > 0):
 		c.wmu.Unlock()
 		return false, nil
 	case err != nil:
