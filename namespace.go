@@ -302,7 +302,7 @@ func (n *Namespace) handlers() ([]Middleware, []func(*Socket)) {
 // add connects a client to the namespace: it builds the socket, runs the
 // middlewares and, if they agree, announces the socket.
 func (n *Namespace) add(c *client, auth map[string]any) {
-	s := n.newSocket(c, auth)
+	s, restored := n.newSocket(c, auth)
 	mws, conns := n.handlers()
 	rec := n.srv.opts.ConnectionStateRecovery
 	if !(s.recovered && rec != nil && !rec.RunMiddlewares) {
@@ -325,7 +325,7 @@ func (n *Namespace) add(c *client, auth map[string]any) {
 	n.mu.Lock()
 	n.sockets[s.id] = s
 	n.mu.Unlock()
-	s.onConnect()
+	s.onConnect(restored)
 	c.addSocket(s)
 	for _, fn := range conns {
 		if err := safeCall(n.srv, func() error { fn(s); return nil }); err != nil {

@@ -42,7 +42,6 @@ type Socket struct {
 	created   int64                     // UnixNano
 	handshake atomic.Pointer[Handshake] // built on first use
 	recovered bool
-	restored  *adapter.Session // owned by the reader until onConnect
 
 	mu           sync.Mutex
 	connected    bool                            // guarded by mu
@@ -85,7 +84,10 @@ type pendingAck struct {
 	timer *time.Timer
 }
 
-func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
+// newSocket makes the socket of a connecting client, resuming its earlier
+// session when connection state recovery finds it (returned too, for
+// onConnect).
+func (n *Namespace) newSocket(c *client, auth map[string]any) (*Socket, *adapter.Session) {
 	s := &Socket{nsp: n, client: c}
 	if rec := n.srv.opts.ConnectionStateRecovery; rec != nil {
 		pid, _ := auth["pid"].(string)
@@ -98,15 +100,14 @@ func (n *Namespace) newSocket(c *client, auth map[string]any) *Socket {
 			if session != nil {
 				s.id, s.pid, s.data, s.recovered = session.SID, session.PID, session.Data, true
 				s.auth, s.created = auth, time.Now().UnixNano()
-				s.restored = session
-				return s
+				return s, session
 			}
 		}
 		s.pid = id.New()
 	}
 	s.id = id.New()
 	s.auth, s.created = auth, time.Now().UnixNano()
-	return s
+	return s, nil
 }
 
 // Handshake describes the connection request. It is built on first use
@@ -529,7 +530,7 @@ func (s *Socket) Disconnect(close bool) {
 }
 
 // onConnect joins the socket's rooms and tells the client.
-func (s *Socket) onConnect() {
+func (s *Socket) onConnect(restored *adapter.Session) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
@@ -539,8 +540,7 @@ func (s *Socket) onConnect() {
 		payload["pid"] = s.pid
 	}
 	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp.name, Data: mustJSON(payload)}, false)
-	if r := s.restored; r != nil {
-		s.restored = nil
+	if r := restored; r != nil {
 		if len(r.Rooms) > 0 {
 			s.nsp.adapter.AddAll(s, r.Rooms...)
 		}

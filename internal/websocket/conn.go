@@ -96,30 +96,30 @@ const (
 // error means the connection is already closed; after any other error
 // (EOF, I/O error, deadline) the caller should call Close.
 type Conn struct {
-	nc     net.Conn
-	client bool
+	nc net.Conn
+
+	// Read state, owned by the reading goroutine. rbuf[r:w] holds bytes
+	// received but not yet consumed.
+	rbuf    []byte
+	readErr error
+	rc      syscall.RawConn // for non-blocking reads
+	pooled  *[bufSize]byte
+	small   *[smallBufSize]byte // allocated on first use; dropped when idle in non-blocking mode
+	r, w    int
+	resume  int // non-blocking mode: where decoding restarts after errWouldBlock
+	rkind   uint8
+	nb      bool // non-blocking mode (ReadAvailable): fill never waits
+	client  bool
+
+	readLimit atomic.Int64
 
 	// closed is set by the first Close (or by ReadMessage when it ends the
 	// connection); the net.Conn is closed by whoever set it.
 	closed atomic.Bool
 
-	readLimit atomic.Int64
-
-	// Read state, owned by the ReadMessage goroutine. rbuf[r:w] holds
-	// bytes received but not yet consumed.
-	rbuf    []byte
-	pooled  *[bufSize]byte
-	rkind   uint8
-	r, w    int
-	readErr error
-	nb      bool                // non-blocking mode (ReadAvailable): fill never waits
-	resume  int                 // non-blocking mode: where decoding restarts after errWouldBlock
-	rc      syscall.RawConn     // for non-blocking reads
-	small   *[smallBufSize]byte // allocated on first use; dropped when idle in non-blocking mode
-
 	// Write state, guarded by wmu.
-	wmu       sync.Mutex
 	closeSent bool
+	wmu       sync.Mutex
 	writeErr  error
 }
 
