@@ -8,10 +8,6 @@ import (
 	"github.com/socketio-go/socketio/sioparser"
 )
 
-// Package event turns Go values into Socket.IO event arguments and back,
-// and calls typed handlers; the server (package socketio) and the client
-// share it.
-//
 // Args are the arguments of a received event or acknowledgement, kept in
 // their JSON form until decoded. Binary values (binary attachments on the
 // wire) decode into []byte, or into an any as a []byte.
