@@ -18,6 +18,7 @@ const (
 	maxRoomName   = 32
 	maxMessage    = 500
 	maxRooms      = 100
+	historySize   = 50 // messages a room keeps for those who join later
 	defaultRoom   = "lobby"
 	rateBurst     = 5               // messages a socket may send at once
 	rateRefill    = 2 * time.Second // one more message allowed per interval
@@ -28,12 +29,17 @@ const (
 type chat struct {
 	srv *socketio.Server
 
-	mu    sync.Mutex
-	rooms map[string]map[string]string // guarded by mu; room -> socket id -> nickname
+	mu      sync.Mutex
+	rooms   map[string]map[string]string // guarded by mu; room -> socket id -> nickname
+	history map[string][]chatMessage     // guarded by mu; room -> its last messages, oldest first
 }
 
 func newChat(srv *socketio.Server) *chat {
-	return &chat{srv: srv, rooms: map[string]map[string]string{defaultRoom: {}}}
+	return &chat{
+		srv:     srv,
+		rooms:   map[string]map[string]string{defaultRoom: {}},
+		history: make(map[string][]chatMessage),
+	}
 }
 
 // user is the per-socket state, kept in the socket's Data.
@@ -190,7 +196,9 @@ func (c *chat) onConnection(s *socketio.Socket) {
 			return
 		}
 		nickname, room := u.get()
-		_ = c.srv.To(room).Emit("message", chatMessage{Room: room, Nickname: nickname, Text: text, Time: time.Now().UnixMilli()})
+		m := chatMessage{Room: room, Nickname: nickname, Text: text, Time: time.Now().UnixMilli()}
+		c.remember(m)
+		_ = c.srv.To(room).Emit("message", m)
 		ack(reply{OK: true})
 	})
 
@@ -243,7 +251,8 @@ func (c *chat) join(s *socketio.Socket, u *user, room string) {
 	c.broadcastRooms()
 }
 
-// enter records the socket in room and joins the Socket.IO room.
+// enter records the socket in room, joins the Socket.IO room and sends the
+// room's recent messages.
 func (c *chat) enter(s *socketio.Socket, u *user, room string) {
 	nickname, _ := u.get()
 	c.mu.Lock()
@@ -253,8 +262,24 @@ func (c *chat) enter(s *socketio.Socket, u *user, room string) {
 		c.rooms[room] = members
 	}
 	members[s.ID()] = nickname
+	recent := slices.Clone(c.history[room])
 	c.mu.Unlock()
 	s.Join(room)
+	if recent == nil {
+		recent = []chatMessage{}
+	}
+	_ = s.Emit("history", map[string]any{"room": room, "messages": recent})
+}
+
+// remember keeps a message for the room's later arrivals.
+func (c *chat) remember(m chatMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := append(c.history[m.Room], m)
+	if len(h) > historySize {
+		h = slices.Delete(h, 0, len(h)-historySize)
+	}
+	c.history[m.Room] = h
 }
 
 // leave removes a socket from a room; empty rooms other than the lobby go.
@@ -268,6 +293,7 @@ func (c *chat) leave(room, id string) bool {
 	delete(members, id)
 	if len(members) == 0 && room != defaultRoom {
 		delete(c.rooms, room)
+		delete(c.history, room)
 	}
 	return true
 }

@@ -175,6 +175,17 @@ test("messages reach the members of the room only; announcements reach everyone"
   }
 });
 
+test("a page joining a room sees its recent messages", async () => {
+  const first = await openPage();
+  await joinRoom(first, "history");
+  await send(first, "said before you came");
+  const late = await openPage();
+  await joinRoom(late, "history");
+  await late.waitForFunction(() => [...document.querySelectorAll("#messages li.message .text")].some((e) => e.textContent === "said before you came"));
+  await first.context().close();
+  await late.context().close();
+});
+
 test("a page forced to long-polling works the same", async () => {
   const polling = await openPage("?transports=polling");
   const ws = await openPage();

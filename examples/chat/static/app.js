@@ -83,7 +83,6 @@
     socket.emit("join", room, (res) => {
       if (!res.ok) return showError(res.error);
       showError("");
-      $("messages").textContent = "";
       setRoom(res.room);
       addLine("notice", "", "You joined " + res.room);
     });
@@ -114,6 +113,12 @@
     setRoom(s.room);
   });
   socket.on("rooms", renderRooms);
+  // Sent on entering a room: its recent messages, which replace the list.
+  socket.on("history", (h) => {
+    $("messages").textContent = "";
+    for (const m of h.messages) addLine("message", m.nickname, m.text);
+    if (h.messages.length > 0) addLine("notice", "", "— earlier messages above —");
+  });
   socket.on("message", (m) => addLine("message", m.nickname, m.text));
   socket.on("announcement", (m) => addLine("announcement", m.nickname, m.text));
   socket.on("notice", (n) => {
