@@ -43,7 +43,6 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var servers []*node
 	for _, addr := range strings.Split(*addrs, ",") {
 		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
 		n := newNode(addr, rdb, config{key: *key, sharded: *sharded, logger: slog.Default()})
@@ -54,7 +53,6 @@ func main() {
 			}
 		}()
 		log.Printf("server %s: http://%s", n.name, addr)
-		servers = append(servers, n)
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

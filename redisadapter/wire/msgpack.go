@@ -225,7 +225,7 @@ func placeholderAt(js []byte, i int) (int, int, bool) {
 // float64.
 func appendJSONNumber(out, lit []byte) ([]byte, error) {
 	s := string(lit)
-	if bytes.IndexAny(lit, ".eE") < 0 {
+	if !bytes.ContainsAny(lit, ".eE") {
 		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return AppendInt(out, v), nil
 		}
