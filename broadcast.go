@@ -2,6 +2,8 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	ev "github.com/socketio-go/socketio/internal/event"
 	"slices"
@@ -66,6 +68,15 @@ func (b *BroadcastOperator) Volatile() *BroadcastOperator {
 	return c
 }
 
+// Compress sets whether the event is sent with WebSocket compression (true,
+// the default) or without (false), as Node's compress(false): see
+// Socket.Compress. Compressed or not, a broadcast is encoded once.
+func (b *BroadcastOperator) Compress(compress bool) *BroadcastOperator {
+	c := b.clone()
+	c.opts.Flags.NoCompress = !compress
+	return c
+}
+
 // Timeout sets how long to wait for acknowledgements.
 func (b *BroadcastOperator) Timeout(d time.Duration) *BroadcastOperator {
 	c := b.clone()
@@ -115,6 +126,9 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 		if err := n.adapter.Broadcast(p, &opts); err != nil {
 			return err
 		}
+		if o := n.obs.Load(); o != nil {
+			o.broadcast()
+		}
 	}
 	return nil
 }
@@ -147,6 +161,10 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	if err := a.BroadcastWithAck(p, &opts, col.clientCount, col.ack); err != nil {
 		return nil, err
 	}
+	obs := b.nsp.obs.Load()
+	if obs != nil {
+		obs.broadcast()
+	}
 	servers, err := a.ServerCount(ctx)
 	if err != nil {
 		servers = 1
@@ -160,6 +178,9 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		err := context.Cause(ctx)
 		if err == nil {
 			err = ctx.Err()
+		}
+		if obs != nil && errors.Is(err, ErrTimeout) {
+			obs.ackTimedOut()
 		}
 		return col.result(), err
 	}
@@ -195,7 +216,7 @@ func (c *ackCollector) clientCount(n int) {
 
 func (c *ackCollector) ack(r adapter.AckResponse) {
 	c.mu.Lock()
-	c.responses = append(c.responses, ev.NewArgs(r.Data, r.Attachments))
+	c.responses = append(c.responses, Args(ev.NewArgs(r.Data, r.Attachments)))
 	c.checkLocked()
 	c.mu.Unlock()
 }
@@ -283,9 +304,30 @@ type RemoteSocket struct {
 	ID        string
 	Handshake *Handshake
 	Rooms     []string
-	Data      any
+	// Data is what the socket's server stored with SetData (Node:
+	// socket.data): the Go value itself for a socket of this server; for a
+	// socket of another server, Go or Node, the JSON it sent, as a
+	// json.RawMessage that keeps its key order and numbers (binary values
+	// as base64 strings). DecodeData reads either into a Go value.
+	Data any
 
 	nsp *Namespace
+}
+
+// DecodeData decodes the socket's data into the value v points to, as
+// encoding/json does, whichever server holds the socket.
+func (r *RemoteSocket) DecodeData(v any) error {
+	raw, ok := r.Data.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(r.Data); err != nil {
+			return fmt.Errorf("socketio: socket data: %w", err)
+		}
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("socketio: socket data: %w", err)
+	}
+	return nil
 }
 
 func (r *RemoteSocket) operator() *BroadcastOperator {

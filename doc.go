@@ -12,7 +12,9 @@
 //		s.Emit("welcome", "hello")
 //		s.On("join", func(room string, ack func([]string)) {
 //			s.Join(room)
-//			ack(s.Rooms())
+//			if ack != nil { // nil when the client passed no callback
+//				ack(s.Rooms())
+//			}
 //		})
 //		s.On("chat", func(m Message) { srv.To(m.Room).Emit("chat", m) })
 //	})
@@ -25,9 +27,17 @@
 // (struct tags, case-insensitive field names). []byte parameters and fields
 // receive binary attachments; a parameter of type Args receives the
 // arguments undecoded; a trailing parameter of function type is the
-// acknowledgement callback. Emit takes Go values; []byte values anywhere in
-// them become binary attachments, and a trailing function asks the client
-// for an acknowledgement (see also EmitWithAck and Timeout).
+// acknowledgement callback, nil when the client asked for none. On panics
+// for a function it cannot call (one that returns a value, say): a mistake
+// in the program shows when it starts. Arguments that do not fit the
+// parameters are logged as a warning and passed to the socket's OnError
+// handlers (wrapping ErrInvalidArguments), and the handler is not called.
+// Emit takes Go values; []byte values anywhere in them become binary
+// attachments, and a trailing function asks the client for an
+// acknowledgement (see also EmitWithAck and Timeout).
+//
+// Each namespace reports the lifecycle of its rooms as Node's adapter does
+// (OnCreateRoom, OnDeleteRoom, OnJoinRoom, OnLeaveRoom).
 //
 // # Concurrency
 //
@@ -46,4 +56,18 @@
 // broadcast is encoded once for all its recipients. The rooms live in the
 // namespace's adapter: in memory by default (package adapter), or shared by
 // several servers, Go or Node, through Redis (package redisadapter).
+//
+// # Hostile clients
+//
+// Whatever one client sends costs the server a bounded amount of memory and
+// time, and never holds a lock other clients need while it works: message
+// and body size (Options.Engine.MaxHTTPBufferSize), handshake headers
+// (MaxRequestHeaderBytes), a binary packet's attachments (MaxAttachments,
+// AttachmentTimeout), the queue of a slow client (MaxBufferedBytes), the
+// namespaces of one connection (MaxNamespacesPerConnection). Serve with an
+// http.Server that sets ReadHeaderTimeout, MaxHeaderBytes and IdleTimeout
+// rather than http.ListenAndServe, which waits for request headers without
+// a deadline. Browsers do not apply CORS to WebSockets: when cookies
+// authenticate users, set Options.Engine.CORS.Origins or CheckOrigin, and
+// WebSocket requests from other origins are refused.
 package socketio

@@ -2,6 +2,8 @@ package socketio
 
 import (
 	"errors"
+
+	ev "github.com/socketio-go/socketio/internal/event"
 )
 
 // Errors returned by the package.
@@ -24,6 +26,10 @@ var (
 	// ErrParentNamespace: the operation is not available on a dynamic
 	// (parent) namespace.
 	ErrParentNamespace = errors.New("socketio: not supported on a parent namespace")
+	// ErrInvalidArguments is wrapped by the error OnError handlers receive
+	// when an event's (or an acknowledgement's) arguments do not decode
+	// into the handler's parameter types. The handler is then not called.
+	ErrInvalidArguments = ev.ErrInvalidArguments
 )
 
 // ConnectError is an error with data for the client: returned by a

@@ -20,7 +20,12 @@ func ExampleServer() {
 	srv := socketio.NewServer(nil)
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.Emit("welcome", map[string]string{"description": "Hello and Welcome to the Server"})
-		s.On("join", func(room string, ack func([]string)) { s.Join(room); ack(s.Rooms()) })
+		s.On("join", func(room string, ack func([]string)) {
+			s.Join(room)
+			if ack != nil { // nil when the client passed no callback
+				ack(s.Rooms())
+			}
+		})
 		s.On("chat", func(m Message) { srv.To(m.Room).Emit("chat", m) })
 	})
 	mux := http.NewServeMux()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	ev "github.com/socketio-go/socketio/internal/event"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,13 @@ type Namespace struct {
 	match func(name string, auth map[string]any) bool
 	re    *regexp.Regexp
 
+	roomHooks atomic.Pointer[roomHooks]   // nil until a room listener is registered
+	obs       atomic.Pointer[nsObservers] // nil without observers
+
+	roomMu       sync.Mutex
+	roomQueue    []adapter.RoomEvent // guarded by roomMu; recorded by the adapter, not delivered yet
+	roomDraining bool                // guarded by roomMu; a goroutine delivers roomQueue
+
 	mu             sync.RWMutex
 	sockets        map[string]*Socket       // guarded by mu; connected sockets
 	children       map[*Namespace]bool      // guarded by mu; parent namespaces only
@@ -53,7 +61,7 @@ func newNamespace(s *Server, name string, parent *Namespace) *Namespace {
 		parent:  parent,
 		sockets: make(map[string]*Socket),
 	}
-	n.adapter = s.opts.Adapter(n)
+	n.adapter = s.opts.Adapter(n.forAdapter())
 	return n
 }
 
@@ -113,19 +121,17 @@ func (n *Namespace) OnConnection(fn func(*Socket)) {
 }
 
 // On registers a handler of events sent by other servers of the cluster
-// with ServerSideEmit (the handler model is the one of Socket.On).
-func (n *Namespace) On(event string, fn any) error {
-	h, err := ev.NewHandler(fn, false)
-	if err != nil {
-		return err
-	}
+// with ServerSideEmit (the handler model is the one of Socket.On; the
+// acknowledgement callback is nil when the sender expects no answer). It
+// panics if fn is not a function of that shape.
+func (n *Namespace) On(event string, fn any) {
+	h := mustHandler("Namespace.On", event, fn)
 	n.mu.Lock()
 	if n.serverHandlers == nil {
 		n.serverHandlers = make(map[string][]*ev.Handler)
 	}
 	n.serverHandlers[event] = append(n.serverHandlers[event], h)
 	n.mu.Unlock()
-	return nil
 }
 
 // Sockets returns the sockets connected to the namespace on this server.
@@ -177,12 +183,20 @@ func (n *Namespace) Local() *BroadcastOperator { return n.operator().Local() }
 // Volatile lets the next emit be dropped for clients not ready to receive.
 func (n *Namespace) Volatile() *BroadcastOperator { return n.operator().Volatile() }
 
+// Compress sets whether the next emit uses WebSocket compression.
+func (n *Namespace) Compress(compress bool) *BroadcastOperator {
+	return n.operator().Compress(compress)
+}
+
 // Timeout sets how long a broadcast waits for acknowledgements.
 func (n *Namespace) Timeout(d time.Duration) *BroadcastOperator { return n.operator().Timeout(d) }
 
 // Emit sends an event to every socket of the namespace. A trailing
 // func(error, []Args) argument asks for acknowledgements (set a Timeout).
 func (n *Namespace) Emit(event string, args ...any) error { return n.operator().Emit(event, args...) }
+
+// Send emits a "message" event to every socket of the namespace.
+func (n *Namespace) Send(args ...any) error { return n.Emit("message", args...) }
 
 // EmitWithAck sends an event to every socket and collects their
 // acknowledgements until all arrived, the Timeout passed or ctx is done.
@@ -239,24 +253,159 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 	resps, err := n.adapter.ServerSideEmitWithAck(ctx, data, atts)
 	out := make([]Args, len(resps))
 	for i, r := range resps {
-		out[i] = ev.NewArgs(r.Data, r.Attachments)
+		out[i] = Args(ev.NewArgs(r.Data, r.Attachments))
 	}
 	return out, err
 }
 
-// --- adapter.Namespace ---
-
-// Prepare implements adapter.Namespace: it encodes p once.
-func (n *Namespace) Prepare(p *sioparser.Packet) adapter.Prepared {
-	p.Namespace = n.name
-	return newPrepared(p)
+// roomHooks are the room lifecycle listeners of a namespace; a new set
+// replaces the old one on each registration.
+type roomHooks struct {
+	create, delete []func(room string)
+	join, leave    []func(room, id string)
 }
 
-// NextAckID implements adapter.Namespace.
-func (n *Namespace) NextAckID() uint64 { return n.ackIDs.Add(1) - 1 }
+func (n *Namespace) addRoomHook(add func(h *roomHooks)) {
+	n.mu.Lock() // serialises registrations
+	defer n.mu.Unlock()
+	h := new(roomHooks)
+	if old := n.roomHooks.Load(); old != nil {
+		*h = *old
+		h.create, h.delete = slices.Clone(old.create), slices.Clone(old.delete)
+		h.join, h.leave = slices.Clone(old.join), slices.Clone(old.leave)
+	}
+	add(h)
+	n.roomHooks.Store(h)
+}
 
-// OnServerSideEmit implements adapter.Namespace.
-func (n *Namespace) OnServerSideEmit(data []byte, attachments [][]byte, ack func(adapter.AckResponse)) {
+// OnCreateRoom registers fn, called when a room of this server gets its
+// first member (Node's adapter event "create-room"). Every socket is in the
+// room named by its id, so a connecting socket creates one too.
+//
+// Room listeners run after the change, on the goroutine that made it (or
+// one delivering earlier changes), one at a time and in the order of the
+// changes; they may join and leave rooms themselves, but must not block.
+// They see the rooms of this server only: the cluster adapters do not
+// carry these events between servers (neither do Node's).
+func (n *Namespace) OnCreateRoom(fn func(room string)) {
+	n.addRoomHook(func(h *roomHooks) { h.create = append(h.create, fn) })
+}
+
+// OnDeleteRoom registers fn, called when a room of this server loses its
+// last member ("delete-room"). See OnCreateRoom.
+func (n *Namespace) OnDeleteRoom(fn func(room string)) {
+	n.addRoomHook(func(h *roomHooks) { h.delete = append(h.delete, fn) })
+}
+
+// OnJoinRoom registers fn, called when a socket of this server joins a
+// room ("join-room"), its own included. See OnCreateRoom.
+func (n *Namespace) OnJoinRoom(fn func(room, id string)) {
+	n.addRoomHook(func(h *roomHooks) { h.join = append(h.join, fn) })
+}
+
+// OnLeaveRoom registers fn, called when a socket of this server leaves a
+// room ("leave-room"), its own included when it disconnects. See
+// OnCreateRoom.
+func (n *Namespace) OnLeaveRoom(fn func(room, id string)) {
+	n.addRoomHook(func(h *roomHooks) { h.leave = append(h.leave, fn) })
+}
+
+// nextAckID returns a fresh acknowledgement id for a packet of the
+// namespace.
+func (n *Namespace) nextAckID() uint64 { return n.ackIDs.Add(1) - 1 }
+
+// --- adapter.Namespace ---
+
+// adapterNamespace is the namespace as its adapter sees it
+// (adapter.Namespace): plumbing between the packages, kept out of the
+// Namespace's API.
+type adapterNamespace Namespace
+
+func (n *Namespace) forAdapter() *adapterNamespace { return (*adapterNamespace)(n) }
+
+func (a *adapterNamespace) Name() string { return a.name }
+
+// Prepare encodes p once for any number of local sockets.
+func (a *adapterNamespace) Prepare(p *sioparser.Packet) adapter.Prepared {
+	p.Namespace = a.name
+	return a.srv.prepare(p)
+}
+
+func (a *adapterNamespace) NextAckID() uint64 { return (*Namespace)(a).nextAckID() }
+
+// RecoveryDuration implements adapter.RecoveryAware.
+func (a *adapterNamespace) RecoveryDuration() time.Duration {
+	if rec := a.srv.opts.ConnectionStateRecovery; rec != nil {
+		return rec.MaxDisconnectionDuration
+	}
+	return 0
+}
+
+// RoomsWatched implements adapter.RoomWatcher.
+func (a *adapterNamespace) RoomsWatched() bool { return a.roomHooks.Load() != nil }
+
+// QueueRoomEvent implements adapter.RoomWatcher: the adapter's lock is
+// held, so the event is only recorded, in order.
+func (a *adapterNamespace) QueueRoomEvent(e adapter.RoomEvent) {
+	a.roomMu.Lock()
+	a.roomQueue = append(a.roomQueue, e)
+	a.roomMu.Unlock()
+}
+
+// DeliverRoomEvents implements adapter.RoomWatcher: the recorded events go
+// to the listeners, in order, by one goroutine at a time (a listener that
+// joins a room adds events that the same loop delivers next).
+func (a *adapterNamespace) DeliverRoomEvents() {
+	n := (*Namespace)(a)
+	a.roomMu.Lock()
+	if a.roomDraining {
+		a.roomMu.Unlock()
+		return
+	}
+	a.roomDraining = true
+	for len(a.roomQueue) > 0 {
+		q := a.roomQueue
+		a.roomQueue = nil
+		a.roomMu.Unlock()
+		h := a.roomHooks.Load()
+		for _, e := range q {
+			n.dispatchRoomEvent(h, e)
+		}
+		a.roomMu.Lock()
+	}
+	a.roomDraining = false
+	a.roomMu.Unlock()
+}
+
+func (n *Namespace) dispatchRoomEvent(h *roomHooks, e adapter.RoomEvent) {
+	call := func(fn func()) {
+		_ = safeCall(n.srv, func() error { fn(); return nil }) // a panic is logged there
+	}
+	switch e.Kind {
+	case adapter.CreateRoom:
+		for _, fn := range h.create {
+			call(func() { fn(e.Room) })
+		}
+	case adapter.DeleteRoom:
+		for _, fn := range h.delete {
+			call(func() { fn(e.Room) })
+		}
+	case adapter.JoinRoom:
+		for _, fn := range h.join {
+			call(func() { fn(e.Room, e.ID) })
+		}
+	case adapter.LeaveRoom:
+		for _, fn := range h.leave {
+			call(func() { fn(e.Room, e.ID) })
+		}
+	}
+}
+
+var _ adapter.RoomWatcher = (*adapterNamespace)(nil)
+
+// OnServerSideEmit runs the handlers registered with Namespace.On.
+func (a *adapterNamespace) OnServerSideEmit(data []byte, attachments [][]byte, ack func(adapter.AckResponse)) {
+	n := (*Namespace)(a)
 	event, args, err := ev.SplitEvent(data, attachments)
 	if err != nil {
 		return
@@ -266,7 +415,7 @@ func (n *Namespace) OnServerSideEmit(data []byte, attachments [][]byte, ack func
 	n.mu.RUnlock()
 	var send ev.AckSender
 	if ack != nil {
-		send = func(vals []any) {
+		send = func(vals ...any) {
 			d, atts, err := ev.EncodeArgs("", false, vals)
 			if err != nil {
 				n.srv.log.Error("socketio: cannot encode server-side acknowledgement", "err", err)
@@ -276,7 +425,8 @@ func (n *Namespace) OnServerSideEmit(data []byte, attachments [][]byte, ack func
 		}
 	}
 	for _, h := range hs {
-		if err := safeCall(n.srv, func() error { return h.Call(args, send) }); err != nil {
+		once := ev.AckSender(send.Once()) // one answer per handler
+		if err := safeCall(n.srv, func() error { return h.Call(args, once) }); err != nil {
 			n.srv.log.Error("socketio: server-side event handler failed", "namespace", n.name, "event", event, "err", err)
 		}
 	}
@@ -300,8 +450,9 @@ func (n *Namespace) handlers() ([]Middleware, []func(*Socket)) {
 }
 
 // add connects a client to the namespace: it builds the socket, runs the
-// middlewares and, if they agree, announces the socket.
-func (n *Namespace) add(c *client, auth map[string]any) {
+// middlewares and, if they agree, announces the socket. It reports whether
+// the socket connected.
+func (n *Namespace) add(c *client, auth map[string]any) bool {
 	s, restored := n.newSocket(c, auth)
 	mws, conns := n.handlers()
 	rec := n.srv.opts.ConnectionStateRecovery
@@ -313,25 +464,32 @@ func (n *Namespace) add(c *client, auth map[string]any) {
 			}
 			if err != nil {
 				s.cleanup()
-				c.sendPacket(&sioparser.Packet{Type: sioparser.ConnectError, Namespace: n.name, Data: mustJSON(connectErrorPayload(err))}, false)
-				return
+				c.sendPacket(&sioparser.Packet{Type: sioparser.ConnectError, Namespace: n.name, Data: c.connectErrorData(err)}, false)
+				if o := n.obs.Load(); o != nil {
+					o.refused(err)
+				}
+				return false
 			}
 		}
 	}
 	if c.isClosed() {
 		s.cleanup()
-		return
+		return false
 	}
 	n.mu.Lock()
 	n.sockets[s.id] = s
 	n.mu.Unlock()
 	s.onConnect(restored)
 	c.addSocket(s)
+	if o := n.obs.Load(); o != nil {
+		o.connected(s)
+	}
 	for _, fn := range conns {
 		if err := safeCall(n.srv, func() error { fn(s); return nil }); err != nil {
 			n.srv.log.Error("socketio: connection handler failed", "namespace", n.name, "err", err)
 		}
 	}
+	return true
 }
 
 // remove forgets a socket; a child namespace left empty may go away.
@@ -352,11 +510,24 @@ func (n *Namespace) remove(s *Socket) {
 // prepared is a packet encoded once into Engine.IO messages.
 type prepared struct {
 	packet *sioparser.Packet
-	text   *engineio.Message
+	text   *engineio.Message   // the first message (the only one with a parser other than the default)
 	all    []*engineio.Message // text then attachments; nil without attachments
+	err    error               // the packet could not be encoded: sends nothing
+
+	plainOnce sync.Once
+	plain     *prepared // the same never compressed (compress(false)), made once by uncompressed
 }
 
-func newPrepared(p *sioparser.Packet) *prepared {
+// newPrepared encodes p with pr, or the default parser when pr is nil
+// (see Server.prepare).
+func newPrepared(p *sioparser.Packet, pr sioparser.Parser) (*prepared, error) {
+	if pr != nil {
+		m, err := encodeWith(pr, p)
+		if err != nil {
+			return nil, err
+		}
+		return &prepared{packet: p, text: m}, nil
+	}
 	buf := make([]byte, engineio.Headroom, engineio.Headroom+1+p.TextLen())
 	buf = append(buf, '4')
 	buf = p.AppendText(buf)
@@ -368,12 +539,15 @@ func newPrepared(p *sioparser.Packet) *prepared {
 			pp.all = append(pp.all, engineio.NewBinaryMessage(a))
 		}
 	}
-	return pp
+	return pp, nil
 }
 
 // send queues the prepared packet on a connection (broadcasts: the
 // connection's flusher batches what accumulates).
 func (pp *prepared) send(conn *engineio.Conn, volatile bool) error {
+	if pp.err != nil {
+		return pp.err
+	}
 	if pp.all == nil {
 		return conn.Send(volatile, pp.text)
 	}
@@ -384,8 +558,8 @@ func (pp *prepared) send(conn *engineio.Conn, volatile bool) error {
 // is idle (replies and emits to one socket); volatile packets go through
 // send, which may drop them.
 func (pp *prepared) sendNow(conn *engineio.Conn, volatile bool) error {
-	if volatile {
-		return pp.send(conn, true)
+	if volatile || pp.err != nil {
+		return pp.send(conn, volatile)
 	}
 	if pp.all == nil {
 		return conn.SendNow(pp.text)

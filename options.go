@@ -6,6 +6,7 @@ import (
 
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/sioparser"
 )
 
 // Options configure a Server. The zero value of each field selects the
@@ -27,9 +28,22 @@ type Options struct {
 	// CleanupEmptyChildNamespaces removes a namespace created by a dynamic
 	// namespace when its last socket leaves.
 	CleanupEmptyChildNamespaces bool
-	// MaxAttachments bounds the binary attachments of one received packet.
-	// Default 10.
+	// MaxAttachments bounds the binary attachments of one received packet
+	// (with a Parser such as msgpackparser, its binary values). Default 10.
+	// All of a packet's attachments together, with its JSON payload (for
+	// another parser, once decoded), may weigh no more than
+	// Engine.MaxHTTPBufferSize.
 	MaxAttachments int
+	// AttachmentTimeout bounds how long a received binary packet may wait
+	// for its attachments; a connection whose packet stays incomplete
+	// longer is closed with reason "parse error". Default 30s.
+	AttachmentTimeout time.Duration
+	// MaxNamespacesPerConnection bounds the namespaces one connection may
+	// be in at a time, and the CONNECTs it may have refused (an unknown
+	// namespace, a middleware's error) over its life: a CONNECT over either
+	// gets a connect_error "Too many namespaces on this connection" and
+	// creates no dynamic namespace. Default 100.
+	MaxNamespacesPerConnection int
 	// DisableServeClient stops the server from serving the JavaScript
 	// client files at Path + "/socket.io.js" and friends.
 	DisableServeClient bool
@@ -37,11 +51,21 @@ type Options struct {
 	// node_modules/socket.io-client/dist folder found from the working
 	// directory upwards.
 	ClientDir string
+	// Parser encodes and decodes the packets (Node's parser option): nil
+	// for the default parser (JSON, with binary values as attachments),
+	// or another one, such as msgpackparser.New(), which clients must use
+	// too. Handlers, acknowledgements and adapters work the same whatever
+	// the parser.
+	Parser sioparser.Parser
 	// Engine configures the Engine.IO layer: heartbeat, transports, CORS,
 	// payload limits, cookies.
 	Engine engineio.Options
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Observer, when set, is told about namespaces, sockets and events,
+	// for metrics and monitoring (see Observer; Server.AddObserver adds
+	// more, Engine.Observer watches the Engine.IO layer).
+	Observer Observer
 }
 
 // RecoveryOptions configure connection state recovery.
@@ -73,6 +97,12 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.MaxAttachments <= 0 {
 		r.MaxAttachments = 10
+	}
+	if r.AttachmentTimeout <= 0 {
+		r.AttachmentTimeout = 30 * time.Second
+	}
+	if r.MaxNamespacesPerConnection <= 0 {
+		r.MaxNamespacesPerConnection = 100
 	}
 	if r.Logger == nil {
 		r.Logger = slog.Default()

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 
 	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/sioparser"
 )
 
 // Server is a Socket.IO server: an http.Handler to mount at its path
@@ -31,6 +32,9 @@ type Server struct {
 	main    *Namespace
 	client  *clientFiles
 	closing atomic.Bool
+	// limits bound a received packet whatever the parser: MaxAttachments
+	// binary values, and no more bytes in all than one message may have.
+	limits sioparser.Limits
 
 	mu          sync.RWMutex
 	nsps        map[string]*Namespace // guarded by mu
@@ -38,6 +42,7 @@ type Server struct {
 	onNewNsp    []func(*Namespace)    // guarded by mu
 	clients     map[*client]struct{}  // guarded by mu
 	clientsGone *sync.Cond            // signalled (with mu) when clients shrinks
+	observers   []Observer            // guarded by mu; see AddObserver
 }
 
 // NewServer returns a server with the given options (nil for the defaults).
@@ -50,7 +55,11 @@ func NewServer(opts *Options) *Server {
 		clients: make(map[*client]struct{}),
 	}
 	s.clientsGone = sync.NewCond(&s.mu)
+	if o.Observer != nil {
+		s.observers = []Observer{o.Observer}
+	}
 	s.engine = engineio.NewServer(&o.Engine)
+	s.limits = sioparser.Limits{MaxAttachments: o.MaxAttachments, MaxBytes: s.engine.Options().MaxHTTPBufferSize}
 	s.engine.OnConnection(s.onEngineConnection)
 	s.main = s.Of("/")
 	if !o.DisableServeClient {
@@ -84,6 +93,10 @@ func (s *Server) onEngineConnection(conn *engineio.Conn) {
 	conn.SetHandler(c)
 	if s.closing.Load() {
 		c.close()
+		return
+	}
+	if conn.Protocol() == 3 {
+		c.connectV3Main()
 	}
 }
 
@@ -147,6 +160,9 @@ func (s *Server) addParent(n *Namespace) *Namespace {
 // createLocked makes a namespace; the caller holds s.mu.
 func (s *Server) createLocked(name string, parent *Namespace) *Namespace {
 	n := newNamespace(s, name, parent)
+	for _, o := range s.observers {
+		n.observe(o)
+	}
 	s.nsps[name] = n
 	if parent != nil {
 		parent.addChild(n)
@@ -222,7 +238,7 @@ func (s *Server) Use(mw Middleware) { s.main.Use(mw) }
 
 // On registers a handler of events other servers send to the main
 // namespace with ServerSideEmit.
-func (s *Server) On(event string, handler any) error { return s.main.On(event, handler) }
+func (s *Server) On(event string, handler any) { s.main.On(event, handler) }
 
 // To selects the sockets in rooms of the main namespace.
 func (s *Server) To(rooms ...string) *BroadcastOperator { return s.main.To(rooms...) }
@@ -239,11 +255,18 @@ func (s *Server) Local() *BroadcastOperator { return s.main.Local() }
 // Volatile lets the next emit be dropped for clients not ready to receive.
 func (s *Server) Volatile() *BroadcastOperator { return s.main.Volatile() }
 
+// Compress sets whether the next emit uses WebSocket compression (Node's
+// io.compress(false)): see Socket.Compress.
+func (s *Server) Compress(compress bool) *BroadcastOperator { return s.main.Compress(compress) }
+
 // Timeout sets how long a broadcast waits for acknowledgements.
 func (s *Server) Timeout(d time.Duration) *BroadcastOperator { return s.main.Timeout(d) }
 
 // Emit sends an event to every socket of the main namespace.
 func (s *Server) Emit(event string, args ...any) error { return s.main.Emit(event, args...) }
+
+// Send emits a "message" event to every socket of the main namespace.
+func (s *Server) Send(args ...any) error { return s.main.Send(args...) }
 
 // EmitWithAck sends an event to every socket of the main namespace and
 // collects their acknowledgements.

@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	ev "github.com/socketio-go/socketio/internal/event"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/socketio-go/socketio/adapter"
 	"go.uber.org/goleak"
 )
 
@@ -81,24 +82,24 @@ func TestTypedHandlers(t *testing.T) {
 	srv := NewServer(testOptions())
 	results := make(chan string, 10)
 	srv.OnConnection(func(s *Socket) {
-		must(t, s.On("chat", func(m chatMessage, n int, missing string) {
+		s.On("chat", func(m chatMessage, n int, missing string) {
 			results <- m.Room + "/" + m.Text + "/" + string(rune('0'+m.N)) + "/" + string(rune('0'+n)) + "/" + missing
-		}))
-		must(t, s.On("raw", func(args Args) { results <- args.String() }))
-		must(t, s.On("variadic", func(first string, rest ...int) {
+		})
+		s.On("raw", func(args Args) { results <- args.String() })
+		s.On("variadic", func(first string, rest ...int) {
 			sum := 0
 			for _, r := range rest {
 				sum += r
 			}
 			results <- first + ":" + string(rune('0'+sum))
-		}))
-		must(t, s.On("any", func(v ...any) {
+		})
+		s.On("any", func(v ...any) {
 			b, _ := json.Marshal(v)
 			results <- string(b)
-		}))
-		must(t, s.On("bad", func(n int) { results <- "bad called" }))
-		must(t, s.On("err", func() error { return errors.New("boom") }))
-		must(t, s.On("panic", func() { panic("oops") }))
+		})
+		s.On("bad", func(n int) { results <- "bad called" })
+		s.On("err", func() error { return errors.New("boom") })
+		s.On("panic", func() { panic("oops") })
 		s.OnError(func(err error) { results <- "error: " + err.Error() })
 	})
 	base := newTestServer(t, srv)
@@ -122,11 +123,11 @@ func TestTypedHandlers(t *testing.T) {
 		t.Fatalf("any: %q", got)
 	}
 	c.send(`42["bad","not a number"]`)
-	if got := waitFor(t, results); !strings.HasPrefix(got, "error: socketio: argument 0") {
+	if got := waitFor(t, results); !strings.HasPrefix(got, `error: event "bad": socketio: arguments do not fit the handler: argument 0 ("not a number") does not decode into int`) {
 		t.Fatalf("bad: %q", got)
 	}
 	c.send(`42["err"]`)
-	if got := waitFor(t, results); got != "error: boom" {
+	if got := waitFor(t, results); got != `error: event "err": boom` {
 		t.Fatalf("err: %q", got)
 	}
 	c.send(`42["panic"]`)
@@ -147,10 +148,35 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// TestHandlerValidation: a handler of a shape that cannot be called is a
+// programmer error, which On reports at once with a panic rather than
+// leaving the handler unregistered.
 func TestHandlerValidation(t *testing.T) {
-	for _, fn := range []any{nil, 42, func() int { return 1 }, func(ch chan int) {}, func(ack func() int) {}} {
-		if _, err := ev.NewHandler(fn, false); err == nil {
-			t.Errorf("handler %T accepted", fn)
+	srv := NewServer(testOptions())
+	for _, tc := range []struct {
+		fn   any
+		want string
+	}{
+		{nil, "must be a function"},
+		{42, "must be a function, not int"},
+		{func(room string) []string { return nil }, "returns []string: answer through an acknowledgement callback"},
+		{func(ch chan int) {}, "parameter 0 has type chan int"},
+		{func(ack func() int) {}, "must not return values"},
+	} {
+		for _, register := range []func(){
+			func() { srv.Of("/v").On("ev", tc.fn) },
+			func() { (&Socket{nsp: srv.main}).On("ev", tc.fn) },
+		} {
+			func() {
+				defer func() {
+					r := recover()
+					msg, _ := r.(string)
+					if !strings.Contains(msg, tc.want) || !strings.Contains(msg, `("ev", `) {
+						t.Errorf("%T: panic %v, want one saying %q", tc.fn, r, tc.want)
+					}
+				}()
+				register()
+			}()
 		}
 	}
 }
@@ -158,13 +184,13 @@ func TestHandlerValidation(t *testing.T) {
 func TestAcksFromClient(t *testing.T) {
 	srv := NewServer(testOptions())
 	srv.OnConnection(func(s *Socket) {
-		must(t, s.On("sum", func(a, b int, ack func(int, string)) { ack(a+b, "ok") }))
-		must(t, s.On("echo", func(args Args, ack func(...any)) {
+		s.On("sum", func(a, b int, ack func(int, string)) { ack(a+b, "ok") })
+		s.On("echo", func(args Args, ack func(...any)) {
 			vals, _ := args.Values()
 			ack(vals...)
 			ack("second call is ignored")
-		}))
-		must(t, s.On("noack", func(ack func(string)) { ack("nobody asked") }))
+		})
+		s.On("noack", func(ack func(string)) { ack("nobody asked") })
 	})
 	base := newTestServer(t, srv)
 	c := dialRaw(t, base)
@@ -264,11 +290,11 @@ func TestBinary(t *testing.T) {
 	sockets := make(chan *Socket, 1)
 	srv.OnConnection(func(s *Socket) {
 		sockets <- s
-		must(t, s.On("upload", func(f fileMsg, raw []byte, anyv any, ack func(...any)) {
+		s.On("upload", func(f fileMsg, raw []byte, anyv any, ack func(...any)) {
 			m := anyv.(map[string]any)
 			got <- f.Name + ":" + string(f.Data) + ":" + string(raw) + ":" + string(m["b"].([]byte))
 			ack([]byte("back"), map[string]any{"nested": []byte{9}})
-		}))
+		})
 	})
 	base := newTestServer(t, srv)
 	c := dialRaw(t, base)
@@ -309,12 +335,12 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	srv := NewServer(testOptions())
 	sockets := make(chan *Socket, 3)
 	srv.OnConnection(func(s *Socket) {
-		must(t, s.On("join", func(room string, ack func([]string)) {
+		s.On("join", func(room string, ack func([]string)) {
 			s.Join(room)
 			ack(s.Rooms())
-		}))
-		must(t, s.On("shout", func(room, text string) { _ = s.To(room).Emit("shout", text) }))
-		must(t, s.On("all", func(text string) { _ = s.Broadcast().Emit("all", text) }))
+		})
+		s.On("shout", func(room, text string) { _ = s.To(room).Emit("shout", text) })
+		s.On("all", func(text string) { _ = s.Broadcast().Emit("all", text) })
 		sockets <- s
 	})
 	base := newTestServer(t, srv)
@@ -491,8 +517,8 @@ func TestSocketMiddlewareAndAny(t *testing.T) {
 			return nil
 		})
 		s.OnError(func(err error) { events <- "error:" + err.Error() })
-		must(t, s.On("ping", func(n int) { _ = s.Emit("pong", n) }))
-		must(t, s.On("forbidden", func() { events <- "forbidden ran" }))
+		s.On("ping", func(n int) { _ = s.Emit("pong", n) })
+		s.On("forbidden", func() { events <- "forbidden ran" })
 	})
 	base := newTestServer(t, srv)
 	c := dialRaw(t, base)
@@ -591,7 +617,7 @@ func TestDisconnectReasons(t *testing.T) {
 		s.OnDisconnecting(func(r DisconnectReason, err error) {
 			reasons <- "disconnecting:" + string(r) + ":" + strings.Join(s.Rooms(), ",")
 		})
-		must(t, s.On("disconnect", func(r string) { reasons <- "disconnect:" + r }))
+		s.On("disconnect", func(r string) { reasons <- "disconnect:" + r })
 		s.Join("room")
 		sockets <- s
 	})
@@ -710,15 +736,38 @@ func TestServerSideEmitSingleServer(t *testing.T) {
 	}
 	// Local delivery path used by cluster adapters.
 	got := make(chan string, 1)
-	must(t, srv.On("sync", func(v string, ack func(string)) { got <- v; ack("ok:" + v) }))
+	srv.On("sync", func(v string, ack func(string)) { got <- v; ack("ok:" + v) })
 	answers := make(chan string, 1)
-	srv.Sockets().OnServerSideEmit([]byte(`["sync","x"]`), nil, func(r adapterAck) { answers <- string(r.Data) })
+	srv.Sockets().forAdapter().OnServerSideEmit([]byte(`["sync","x"]`), nil, func(r adapterAck) { answers <- string(r.Data) })
 	if v := waitFor(t, got); v != "x" {
 		t.Fatal(v)
 	}
 	if a := waitFor(t, answers); a != `["ok:x"]` {
 		t.Fatal(a)
 	}
+}
+
+// recoverable is the handshake of a session that can be recovered.
+type recoverable struct{ SID, PID string }
+
+// openRecoverable connects to "/" of a server with connection state
+// recovery whose connection handler joins room "news" and then sends the
+// socket to joined, and returns the client, its handshake and the offset
+// of a first broadcast to "news".
+func openRecoverable(t *testing.T, srv *Server, base string, joined <-chan *Socket) (*rawClient, recoverable, string) {
+	t.Helper()
+	c := dialRaw(t, base)
+	c.send("40")
+	msg := c.expectPrefix("40{")
+	var hs recoverable
+	must(t, json.Unmarshal([]byte(msg[2:]), &hs))
+	if hs.PID == "" {
+		t.Fatalf("no pid in %q", msg)
+	}
+	waitFor(t, joined)
+	must(t, srv.To("news").Emit("n", 1))
+	msg = c.expectPrefix(`42["n",1,"`)
+	return c, hs, msg[len(`42["n",1,"`) : len(msg)-2]
 }
 
 func TestConnectionStateRecovery(t *testing.T) {
@@ -735,18 +784,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 	})
 	base := newTestServer(t, srv)
 
-	c := dialRaw(t, base)
-	c.send("40")
-	msg := c.expectPrefix("40{")
-	var hs struct{ SID, PID string }
-	must(t, json.Unmarshal([]byte(msg[2:]), &hs))
-	if hs.PID == "" {
-		t.Fatalf("no pid in %q", msg)
-	}
-	waitFor(t, sockets)
-	must(t, srv.To("news").Emit("n", 1))
-	msg = c.expectPrefix(`42["n",1,"`)
-	offset := msg[len(`42["n",1,"`) : len(msg)-2]
+	c, hs, offset := openRecoverable(t, srv, base, sockets)
 
 	_ = c.ws.Close(1000, "")
 	time.Sleep(50 * time.Millisecond)
@@ -755,7 +793,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 
 	c2 := dialRaw(t, base)
 	c2.send(`40{"pid":"` + hs.PID + `","offset":"` + offset + `"}`)
-	msg = c2.expectPrefix(`40{`)
+	msg := c2.expectPrefix(`40{`)
 	if !strings.Contains(msg, hs.SID) {
 		t.Fatalf("recovered sid differs: %q vs %s", msg, hs.SID)
 	}
@@ -773,6 +811,61 @@ func TestConnectionStateRecovery(t *testing.T) {
 	if s := waitFor(t, sockets); s.Recovered() {
 		t.Fatal("recovered with a bad pid")
 	}
+}
+
+// joinRacer is an adapter that, when a socket is put back in room "news",
+// broadcasts to that room at once: the broadcast reaches the socket while
+// it connects, before its CONNECT is written, as one from another
+// goroutine or server may.
+type joinRacer struct {
+	*adapter.Memory
+	srv atomic.Pointer[Server]
+}
+
+func (j *joinRacer) AddAll(s adapter.Socket, rooms ...adapter.Room) {
+	j.Memory.AddAll(s, rooms...)
+	if srv := j.srv.Load(); srv != nil && slices.Contains(rooms, "news") {
+		_ = srv.To("news").Emit("live")
+	}
+}
+
+// TestRecoveryOrder: a restored socket gets its CONNECT, then the packets
+// it missed, then the broadcasts that reached it while it connected (they
+// overtook the missed packets when the CONNECT was written after the
+// socket was back in its rooms).
+func TestRecoveryOrder(t *testing.T) {
+	opts := testOptions()
+	opts.ConnectionStateRecovery = &RecoveryOptions{MaxDisconnectionDuration: time.Minute}
+	racer := new(joinRacer)
+	opts.Adapter = func(nsp adapter.Namespace) adapter.Adapter {
+		racer.Memory = adapter.NewMemory(nsp, &adapter.MemoryOptions{Recovery: &adapter.RecoveryOptions{MaxDisconnectionDuration: time.Minute}})
+		return racer
+	}
+	srv := NewServer(opts)
+	joined := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) {
+		if !s.Recovered() {
+			s.Join("news")
+			joined <- s
+		}
+	})
+	base := newTestServer(t, srv)
+
+	c, hs, offset := openRecoverable(t, srv, base, joined)
+	_ = c.ws.Close(1000, "")
+	time.Sleep(50 * time.Millisecond)
+	must(t, srv.To("news").Emit("n", 2))
+	must(t, srv.To("news").Emit("n", 3))
+
+	racer.srv.Store(srv)
+	c2 := dialRaw(t, base)
+	c2.send(`40{"pid":"` + hs.PID + `","offset":"` + offset + `"}`)
+	if msg := c2.expectPrefix(`40{`); !strings.Contains(msg, hs.SID) {
+		t.Fatalf("not recovered: %q, sid was %s", msg, hs.SID)
+	}
+	c2.expectPrefix(`42["n",2,"`)
+	c2.expectPrefix(`42["n",3,"`)
+	c2.expectPrefix(`42["live",`)
 }
 
 func TestPathAndClientFiles(t *testing.T) {

@@ -2,14 +2,18 @@ package socketio
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	ev "github.com/socketio-go/socketio/internal/event"
 	"net/http"
 	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"github.com/socketio-go/socketio/internal/eioseam"
+	ev "github.com/socketio-go/socketio/internal/event"
 
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/engineio"
@@ -41,6 +45,10 @@ type Socket struct {
 	auth      map[string]any
 	created   int64                     // UnixNano
 	handshake atomic.Pointer[Handshake] // built on first use
+	// held, while onConnect runs, keeps the broadcasts for the socket
+	// until its CONNECT and missed packets are queued, so that they come
+	// after those, in their order, as in Node.
+	held      atomic.Pointer[heldSends]
 	recovered bool
 
 	mu           sync.Mutex
@@ -48,7 +56,7 @@ type Socket struct {
 	closed       bool                            // guarded by mu; cleanup done
 	handlers     []eventHandler                  // guarded by mu; few per socket: a slice beats a map
 	onDisconnect []func(DisconnectReason, error) // guarded by mu
-	hooks        *socketHooks                    // guarded by mu; allocated by the first hook
+	hooks        atomic.Pointer[socketHooks]     // allocated by the first hook, under mu; its fields guarded by mu
 	acks         map[uint64]*pendingAck          // guarded by mu
 	data         any                             // guarded by mu
 }
@@ -65,10 +73,12 @@ type socketHooks struct {
 
 // hooksLocked returns the hooks, allocating them; s.mu must be held.
 func (s *Socket) hooksLocked() *socketHooks {
-	if s.hooks == nil {
-		s.hooks = new(socketHooks)
+	h := s.hooks.Load()
+	if h == nil {
+		h = new(socketHooks)
+		s.hooks.Store(h)
 	}
-	return s.hooks
+	return h
 }
 
 // eventHandler is a handler registered with On.
@@ -82,6 +92,7 @@ type pendingAck struct {
 	onAck func(data []byte, attachments [][]byte)
 	onErr func(error) // nil: dropped silently on disconnect
 	timer *time.Timer
+	sent  int64 // UnixNano, when observers time acknowledgements
 }
 
 // newSocket makes the socket of a connecting client, resuming its earlier
@@ -105,7 +116,11 @@ func (n *Namespace) newSocket(c *client, auth map[string]any) (*Socket, *adapter
 		}
 		s.pid = id.New()
 	}
-	s.id = id.New()
+	if c.isV3() {
+		s.id = v3SocketID(n.name, c.conn.ID())
+	} else {
+		s.id = id.New()
+	}
 	s.auth, s.created = auth, time.Now().UnixNano()
 	return s, nil
 }
@@ -183,31 +198,48 @@ func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
 	s.mu.Unlock()
+	if o := s.nsp.obs.Load(); o != nil {
+		o.dataChanged(s)
+	}
 }
 
 // On registers a handler for an event. The handler is a function whose
-// parameters receive the event's arguments decoded from JSON (a parameter
-// of type Args receives them undecoded; []byte receives binary data), and
-// whose optional last parameter, of function type, is the acknowledgement
-// callback: calling it answers the client with its arguments.
+// parameters receive the event's arguments decoded from JSON, and whose
+// optional last parameter, of function type, is the acknowledgement
+// callback: calling it answers the client with its arguments (once).
 //
 //	s.On("chat", func(msg ChatMessage) { ... })
-//	s.On("join", func(room string, ack func(bool)) { ...; ack(true) })
+//	s.On("join", func(room string, ack func([]string)) {
+//		s.Join(room)
+//		if ack != nil { // nil when the client asked for no acknowledgement
+//			ack(s.Rooms())
+//		}
+//	})
 //	s.On("raw", func(args socketio.Args, ack func(...any)) { ... })
+//	s.On("any", func(vals ...any) { ... }) // the ack, if asked for, is the last value, a func(...any)
+//
+// Parameters are decoded like encoding/json (struct tags, case-insensitive
+// names); []byte receives binary data, anywhere in a value; a parameter of
+// type Args receives the arguments undecoded. Missing arguments leave zero
+// values, extra ones are ignored. A handler returns nothing or an error,
+// which goes to the OnError handlers: answers go through the
+// acknowledgement callback.
+//
+// Arguments that do not decode into the parameters (a number for a
+// string, say) are not handed to the handler: the error, wrapping
+// ErrInvalidArguments, is logged as a warning and passed to the OnError
+// handlers, and no acknowledgement is sent.
 //
 // "disconnect" and "disconnecting" handlers receive the DisconnectReason
-// (see also OnDisconnect). A handler may return an error, which goes to the
-// OnError handlers. On returns an error for a handler it cannot call.
-func (s *Socket) On(event string, fn any) error {
+// (see also OnDisconnect). On panics if fn is not a function of that shape,
+// as a mistake in the program, like net/http does for a bad pattern.
+func (s *Socket) On(event string, fn any) {
+	h := mustHandler("Socket.On", event, fn)
 	switch event {
 	case "disconnect", "disconnecting":
-		h, err := ev.NewHandler(fn, false)
-		if err != nil {
-			return err
-		}
 		cb := func(reason DisconnectReason, _ error) {
 			raw, _, _ := ev.EncodeArgs("", false, []any{string(reason)})
-			_ = h.Call(ev.NewArgs(raw, nil), nil)
+			s.callHandler(h, event, ev.NewArgs(raw, nil), nil)
 		}
 		s.mu.Lock()
 		if event == "disconnect" {
@@ -217,16 +249,33 @@ func (s *Socket) On(event string, fn any) error {
 			h.disconnecting = append(h.disconnecting, cb)
 		}
 		s.mu.Unlock()
-		return nil
-	}
-	h, err := ev.NewHandler(fn, false)
-	if err != nil {
-		return err
+		return
 	}
 	s.mu.Lock()
 	s.handlers = append(s.handlers, eventHandler{event: event, h: h})
 	s.mu.Unlock()
-	return nil
+}
+
+// mustHandler validates a handler at registration: a function that cannot
+// be called with event arguments is a mistake in the program, which must
+// not go unnoticed (a handler silently left unregistered), so it panics.
+func mustHandler(method, event string, fn any) *ev.Handler {
+	h, err := ev.NewHandler(fn, false)
+	if err != nil {
+		panic(fmt.Sprintf("%s(%q, %T): %v", method, event, fn, err))
+	}
+	return h
+}
+
+// The common raw shapes skip reflection. The AckSenders handlers get send
+// only once already (a socket's, and the namespace's per handler), so the
+// callback is handed on as it is.
+func init() {
+	ev.RegisterFast(func(Args) {}, func(fn any, a ev.Args, _ ev.AckSender) error { fn.(func(Args))(Args(a)); return nil })
+	ev.RegisterFast(func(Args, func(...any)) {}, func(fn any, a ev.Args, ack ev.AckSender) error {
+		fn.(func(Args, func(...any)))(Args(a), ack)
+		return nil
+	})
 }
 
 // Off removes every handler of an event.
@@ -296,6 +345,10 @@ func (s *Socket) Emit(event string, args ...any) error {
 	return s.emit(event, args, emitFlags{})
 }
 
+// Send emits a "message" event (Node's socket.send), which the client
+// receives with socket.on("message", ...).
+func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
+
 // EmitWithAck sends an event and waits for the client's acknowledgement, or
 // for ctx to be done.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
@@ -313,7 +366,17 @@ func (s *Socket) Volatile() *SocketEmitter {
 	return &SocketEmitter{s: s, flags: emitFlags{volatile: true}}
 }
 
-// SocketEmitter emits to one socket with flags (Timeout, Volatile).
+// Compress returns an emitter whose events are sent with WebSocket
+// compression (true, the default) or without it (false), as Node's
+// socket.compress(false). Compression applies when the server has
+// Engine.PerMessageDeflate set and the client accepted it, to events from
+// its threshold on.
+func (s *Socket) Compress(compress bool) *SocketEmitter {
+	return &SocketEmitter{s: s, flags: emitFlags{noCompress: !compress}}
+}
+
+// SocketEmitter emits to one socket with flags (Timeout, Volatile,
+// Compress).
 type SocketEmitter struct {
 	s     *Socket
 	flags emitFlags
@@ -333,6 +396,13 @@ func (e *SocketEmitter) Volatile() *SocketEmitter {
 	return &SocketEmitter{s: e.s, flags: f}
 }
 
+// Compress sets whether the events are sent with WebSocket compression.
+func (e *SocketEmitter) Compress(compress bool) *SocketEmitter {
+	f := e.flags
+	f.noCompress = !compress
+	return &SocketEmitter{s: e.s, flags: f}
+}
+
 // Emit is Socket.Emit with the emitter's flags.
 func (e *SocketEmitter) Emit(event string, args ...any) error {
 	return e.s.emit(event, args, e.flags)
@@ -344,8 +414,9 @@ func (e *SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...a
 }
 
 type emitFlags struct {
-	volatile bool
-	timeout  time.Duration
+	volatile   bool
+	noCompress bool
+	timeout    time.Duration
 }
 
 func checkEventName(event string) error {
@@ -364,7 +435,7 @@ func (s *Socket) emit(event string, args []any, f emitFlags) error {
 	if cb != nil {
 		var err error
 		if h, err = ev.NewHandler(cb, true); err != nil {
-			return err
+			return fmt.Errorf("socketio: acknowledgement callback: %w", err)
 		}
 		if f.timeout > 0 && !h.ErrFirst() {
 			return fmt.Errorf("socketio: with a Timeout, the acknowledgement callback's first parameter must be an error")
@@ -372,16 +443,16 @@ func (s *Socket) emit(event string, args []any, f emitFlags) error {
 	}
 	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name}
 	if h != nil {
-		p.ID, p.HasID = s.nsp.NextAckID(), true
+		p.ID, p.HasID = s.nsp.nextAckID(), true
 		pa := &pendingAck{
 			onAck: func(d []byte, a [][]byte) { s.reportErr(h.CallAck(ev.NewArgs(d, a), nil)) },
 		}
 		if h.ErrFirst() {
-			pa.onErr = func(err error) { s.reportErr(h.CallAck(Args{}, err)) }
+			pa.onErr = func(err error) { s.reportErr(h.CallAck(ev.Args{}, err)) }
 		}
 		s.registerAck(p.ID, pa, f.timeout)
 	}
-	if err := s.sendEvent(p, event, args, f.volatile); err != nil {
+	if err := s.sendEvent(p, event, args, f); err != nil {
 		if h != nil {
 			s.dropAck(p.ID)
 		}
@@ -400,12 +471,12 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f em
 	}
 	ch := make(chan result, 1)
 	p := &sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name}
-	p.ID, p.HasID = s.nsp.NextAckID(), true
+	p.ID, p.HasID = s.nsp.nextAckID(), true
 	s.registerAck(p.ID, &pendingAck{
-		onAck: func(d []byte, a [][]byte) { ch <- result{args: ev.NewArgs(d, a)} },
+		onAck: func(d []byte, a [][]byte) { ch <- result{args: Args(ev.NewArgs(d, a))} },
 		onErr: func(err error) { ch <- result{err: err} },
 	}, f.timeout)
-	if err := s.sendEvent(p, event, args, f.volatile); err != nil {
+	if err := s.sendEvent(p, event, args, f); err != nil {
 		s.dropAck(p.ID)
 		return Args{}, err
 	}
@@ -421,7 +492,11 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, f em
 // sendEvent encodes and writes an EVENT packet to the client. With
 // connection state recovery on, it goes through the adapter so that it gets
 // an offset and is kept for replay, as in Node.
-func (s *Socket) sendEvent(p *sioparser.Packet, event string, args []any, volatile bool) error {
+func (s *Socket) sendEvent(p *sioparser.Packet, event string, args []any, f emitFlags) error {
+	volatile := f.volatile
+	if o := s.nsp.obs.Load(); o != nil {
+		o.eventSent()
+	}
 	if s.nsp.srv.opts.ConnectionStateRecovery != nil {
 		data, atts, err := ev.EncodeArgs(event, true, args)
 		if err != nil {
@@ -430,15 +505,31 @@ func (s *Socket) sendEvent(p *sioparser.Packet, event string, args []any, volati
 		p.Data, p.Attachments = data, atts
 		return s.nsp.adapter.Broadcast(p, &adapter.BroadcastOptions{
 			Rooms: []string{s.id},
-			Flags: adapter.BroadcastFlags{Volatile: volatile, Local: true},
+			Flags: adapter.BroadcastFlags{Volatile: volatile, Local: true, Direct: true, NoCompress: f.noCompress},
 		})
+	}
+	if pr := s.nsp.srv.opts.Parser; pr != nil {
+		data, atts, err := ev.EncodeArgs(event, true, args)
+		if err != nil {
+			return err
+		}
+		p.Data, p.Attachments = data, atts
+		m, err := encodeWith(pr, p)
+		if err != nil {
+			return err
+		}
+		if f.noCompress {
+			m = m.Uncompressed()
+		}
+		s.notifyOutgoing(p)
+		return sendMessage(s.client.conn, m, volatile)
 	}
 	buf, err := ev.EncodePacket(p, event, true, args, engineio.Headroom)
 	if err != nil {
 		return err
 	}
 	s.notifyOutgoing(p)
-	return sendEncoded(s.client.conn, buf, p.Attachments, volatile)
+	return sendEncoded(s.client.conn, buf, p.Attachments, f)
 }
 
 func (s *Socket) registerAck(ackID uint64, pa *pendingAck, timeout time.Duration) {
@@ -447,9 +538,19 @@ func (s *Socket) registerAck(ackID uint64, pa *pendingAck, timeout time.Duration
 		s.acks = make(map[uint64]*pendingAck)
 	}
 	s.acks[ackID] = pa
+	obs := s.nsp.obs.Load()
+	if obs != nil {
+		pa.sent = time.Now().UnixNano()
+	}
 	if timeout > 0 {
 		pa.timer = time.AfterFunc(timeout, func() {
-			if s.takeAck(ackID, pa) && pa.onErr != nil {
+			if !s.takeAck(ackID, pa) {
+				return
+			}
+			if obs != nil {
+				obs.ackTimedOut()
+			}
+			if pa.onErr != nil {
 				pa.onErr(ErrTimeout)
 			}
 		})
@@ -485,12 +586,16 @@ func (s *Socket) Join(rooms ...string) {
 	closed := s.closed
 	s.mu.Unlock()
 	if !closed {
-		s.nsp.adapter.AddAll(s, rooms...)
+		s.nsp.adapter.AddAll(s.forAdapter(), rooms...)
 	}
 }
 
-// Leave removes the socket from a room.
-func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
+// Leave removes the socket from rooms.
+func (s *Socket) Leave(rooms ...string) {
+	for _, r := range rooms {
+		s.nsp.adapter.Del(s.id, r)
+	}
+}
 
 // Rooms returns the rooms the socket is in, its own id room included.
 func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
@@ -529,23 +634,66 @@ func (s *Socket) Disconnect(close bool) {
 	s.onClose(ReasonServerNamespaceDisconnect, nil)
 }
 
-// onConnect joins the socket's rooms and tells the client.
+// heldSends are the broadcasts that reached a socket while it connected.
+type heldSends struct {
+	mu       sync.Mutex
+	released bool // guarded by mu
+	sends    []heldSend
+}
+
+type heldSend struct {
+	pp       *prepared
+	volatile bool
+}
+
+// hold keeps a broadcast for later and reports true, or reports false once
+// the socket's CONNECT is out (the caller sends it then).
+func (h *heldSends) hold(pp *prepared, volatile bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return false
+	}
+	h.sends = append(h.sends, heldSend{pp, volatile})
+	return true
+}
+
+// onConnect joins the socket's rooms and tells the client: CONNECT, the
+// packets it missed if its session was restored, then the broadcasts that
+// reached it meanwhile.
 func (s *Socket) onConnect(restored *adapter.Session) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
-	s.nsp.adapter.AddAll(s, s.id)
-	payload := map[string]any{"sid": s.id}
-	if s.pid != "" {
-		payload["pid"] = s.pid
-	}
-	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp.name, Data: mustJSON(payload)}, false)
-	if r := restored; r != nil {
-		if len(r.Rooms) > 0 {
-			s.nsp.adapter.AddAll(s, r.Rooms...)
+	h := new(heldSends)
+	s.held.Store(h)
+	defer func() {
+		h.mu.Lock()
+		for _, m := range h.sends {
+			_ = m.pp.send(s.client.conn, m.volatile)
 		}
+		h.sends, h.released = nil, true
+		h.mu.Unlock()
+		s.held.Store(nil)
+	}()
+	s.nsp.adapter.AddAll(s.forAdapter(), s.id)
+	if r := restored; r != nil && len(r.Rooms) > 0 {
+		// Back in its rooms before the client hears it is connected, as in
+		// Node: a broadcast that follows the CONNECT reaches it.
+		s.nsp.adapter.AddAll(s.forAdapter(), r.Rooms...)
+	}
+	var data []byte
+	if !s.client.isV3() { // v3 clients take the Engine.IO id: no payload
+		payload := map[string]any{"sid": s.id}
+		if s.pid != "" {
+			payload["pid"] = s.pid
+		}
+		data = mustJSON(payload)
+	}
+	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp.name, Data: data}, false)
+	if r := restored; r != nil {
 		for _, m := range r.MissedPackets {
-			pp := newPrepared(&sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: m.Data, Attachments: m.Attachments})
+			pp := s.nsp.srv.prepare(&sioparser.Packet{Type: sioparser.Event, Namespace: s.nsp.name, Data: m.Data, Attachments: m.Attachments})
 			_ = pp.send(s.client.conn, false)
 		}
 	}
@@ -565,6 +713,9 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 			if pa.timer != nil {
 				pa.timer.Stop()
 			}
+			if o := s.nsp.obs.Load(); o != nil && pa.sent != 0 {
+				o.ackReceived(time.Duration(time.Now().UnixNano() - pa.sent))
+			}
 			pa.onAck(p.Data, p.Attachments)
 		}
 	case sioparser.Disconnect:
@@ -573,23 +724,72 @@ func (s *Socket) onPacket(p *sioparser.Packet) {
 }
 
 func (s *Socket) onEvent(p *sioparser.Packet) {
-	name, args, err := ev.SplitEvent(p.Data, p.Attachments)
+	name, raw, err := ev.SplitEvent(p.Data, p.Attachments)
 	if err != nil {
 		return
 	}
-	e := &Event{Name: name, Args: args}
+	if o := s.nsp.obs.Load(); o != nil {
+		o.eventReceived()
+	}
+	args := raw.WithAck(p.HasID)
 	var ack ev.AckSender
 	if p.HasID {
+		// One answer per event, whichever of its handlers gives it.
 		ackID := p.ID
-		ack = func(vals []any) { s.sendAck(ackID, vals) }
+		var sent atomic.Bool
+		ack = func(vals ...any) {
+			if sent.CompareAndSwap(false, true) {
+				s.sendAck(ackID, vals)
+			}
+		}
 	}
+	var buf [4]*ev.Handler
+	hs := buf[:0]
 	s.mu.Lock()
 	var anyIn []func(string, Args)
 	var mws []func(*Event) error
-	if s.hooks != nil {
-		anyIn, mws = s.hooks.anyIn, s.hooks.middlewares
+	if h := s.hooks.Load(); h != nil {
+		anyIn, mws = h.anyIn, h.middlewares
+	}
+	hooked := len(anyIn) > 0 || len(mws) > 0
+	connected := s.connected
+	if !hooked {
+		hs = s.handlersLocked(name, hs)
 	}
 	s.mu.Unlock()
+	if hooked {
+		// Only hooks see an Event (they may keep it).
+		e := &Event{Name: name, Args: Args(args)}
+		if !s.runEventHooks(e, anyIn, mws) {
+			return
+		}
+		name, args = e.Name, ev.Args(e.Args)
+		s.mu.Lock()
+		connected = s.connected
+		hs = s.handlersLocked(name, hs)
+		s.mu.Unlock()
+	}
+	if !connected {
+		return
+	}
+	for _, h := range hs {
+		s.callHandler(h, name, args, ack)
+	}
+}
+
+// handlersLocked appends the handlers of an event to hs.
+func (s *Socket) handlersLocked(event string, hs []*ev.Handler) []*ev.Handler {
+	for _, eh := range s.handlers {
+		if eh.event == event {
+			hs = append(hs, eh.h)
+		}
+	}
+	return hs
+}
+
+// runEventHooks runs the OnAny handlers and the middlewares of an incoming
+// event; false means a middleware refused it.
+func (s *Socket) runEventHooks(e *Event, anyIn []func(string, Args), mws []func(*Event) error) bool {
 	for _, fn := range anyIn {
 		s.reportErr(safeCall(s.nsp.srv, func() error { fn(e.Name, e.Args); return nil }))
 	}
@@ -600,55 +800,80 @@ func (s *Socket) onEvent(p *sioparser.Packet) {
 		}
 		if err != nil {
 			s.reportErr(err)
-			return
+			return false
 		}
 	}
-	s.mu.Lock()
-	connected := s.connected
-	var buf [4]*ev.Handler
-	hs := buf[:0]
-	for _, eh := range s.handlers {
-		if eh.event == e.Name {
-			hs = append(hs, eh.h)
-		}
-	}
-	s.mu.Unlock()
-	if !connected {
-		return
-	}
-	for _, h := range hs {
-		s.callHandler(h, e.Args, ack)
-	}
+	return true
 }
 
 // callHandler runs an event handler, turning a panic into an error for the
-// OnError handlers (and a log with the stack).
-func (s *Socket) callHandler(h *ev.Handler, args Args, ack ev.AckSender) {
+// OnError handlers (and a log with the stack). Arguments that do not fit
+// the handler's parameters are reported and the handler is not called; an
+// acknowledgement the client asked for is then not sent (the client's own
+// timeout, if it set one, tells it).
+func (s *Socket) callHandler(h *ev.Handler, event string, args ev.Args, ack ev.AckSender) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.reportErr(panicError(s.nsp.srv, r))
+			s.reportErr(fmt.Errorf("event %q: %w", event, panicError(s.nsp.srv, r)))
 		}
 	}()
-	s.reportErr(h.Call(args, ack))
+	if err := h.Call(args, ack); err != nil {
+		s.reportErr(fmt.Errorf("event %q: %w", event, err))
+	}
 }
 
 // sendAck answers an event's acknowledgement.
 func (s *Socket) sendAck(ackID uint64, vals []any) {
 	p := sioparser.Packet{Type: sioparser.Ack, Namespace: s.nsp.name, ID: ackID, HasID: true}
-	buf, err := ev.EncodePacket(&p, "", false, vals, engineio.Headroom)
+	var buf []byte
+	var bp *[]byte
+	var m *engineio.Message
+	var err error
+	if pr := s.nsp.srv.opts.Parser; pr != nil {
+		m, err = encodeAckWith(pr, p, vals) // p copied: it stays on the stack here
+	} else {
+		// Into a pooled buffer, which comes back when the answer is
+		// written at once (the usual case): an ack then costs no buffer.
+		bp = ackBufs.Get().(*[]byte)
+		buf, err = ev.EncodePacketTo(*bp, &p, "", false, vals, engineio.Headroom)
+		if err != nil || unsafe.SliceData(buf) != unsafe.SliceData(*bp) {
+			ackBufs.Put(bp) // too small for this one, and still free
+			bp = nil
+		}
+	}
 	if err != nil {
+		// The client waits for this answer in vain: say so loudly, not
+		// only to OnError handlers.
+		err = fmt.Errorf("socketio: acknowledgement %d not sent: %w", ackID, err)
+		s.nsp.srv.log.Error("socketio: cannot encode an acknowledgement", "namespace", s.nsp.name, "sid", s.id, "err", err)
 		s.reportErr(err)
 		return
 	}
-	_ = sendEncoded(s.client.conn, buf, p.Attachments, false)
+	if m != nil {
+		_ = sendMessage(s.client.conn, m, false)
+		return
+	}
+	if bp != nil && len(p.Attachments) == 0 {
+		_ = eioseam.SendTextNow(s.client.conn, buf)
+		ackBufs.Put(bp)
+		return
+	}
+	_ = sendEncoded(s.client.conn, buf, p.Attachments, emitFlags{})
 }
+
+// ackBufs recycles the buffers of acknowledgements written at once; a
+// larger acknowledgement gets a buffer of its own.
+var ackBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // sendEncoded writes a packet encoded by ev.EncodePacket to one
 // connection, at once when its writer is idle.
-func sendEncoded(conn *engineio.Conn, buf []byte, attachments [][]byte, volatile bool) error {
+func sendEncoded(conn *engineio.Conn, buf []byte, attachments [][]byte, f emitFlags) error {
 	text := engineio.NewTextMessageInPlace(buf)
+	if f.noCompress {
+		text = text.Uncompressed()
+	}
 	if len(attachments) == 0 {
-		if volatile {
+		if f.volatile {
 			return conn.Send(true, text)
 		}
 		return conn.SendNow(text)
@@ -656,26 +881,37 @@ func sendEncoded(conn *engineio.Conn, buf []byte, attachments [][]byte, volatile
 	msgs := make([]*engineio.Message, 0, 1+len(attachments))
 	msgs = append(msgs, text)
 	for _, a := range attachments {
-		msgs = append(msgs, engineio.NewBinaryMessage(a))
+		m := engineio.NewBinaryMessage(a)
+		if f.noCompress {
+			m = m.Uncompressed()
+		}
+		msgs = append(msgs, m)
 	}
-	if volatile {
+	if f.volatile {
 		return conn.Send(true, msgs...)
 	}
 	return conn.SendNow(msgs...)
 }
 
+// reportErr hands err to the OnError handlers. Arguments that do not fit a
+// handler are logged as warnings in any case (they are the client's
+// mistake, or the application's, and must not go unseen); other errors are
+// logged as errors when there is no OnError handler to take them.
 func (s *Socket) reportErr(err error) {
 	if err == nil {
 		return
 	}
 	s.mu.Lock()
 	var fns []func(error)
-	if s.hooks != nil {
-		fns = s.hooks.onError
+	if h := s.hooks.Load(); h != nil {
+		fns = h.onError
 	}
 	s.mu.Unlock()
-	if len(fns) == 0 {
-		s.nsp.srv.log.Debug("socketio: socket error", "namespace", s.nsp.name, "sid", s.id, "err", err)
+	switch log := s.nsp.srv.log; {
+	case errors.Is(err, ErrInvalidArguments):
+		log.Warn("socketio: arguments do not fit the handler", "namespace", s.nsp.name, "sid", s.id, "err", err)
+	case len(fns) == 0 && !errors.Is(err, errPanicked):
+		log.Error("socketio: socket error (no OnError handler)", "namespace", s.nsp.name, "sid", s.id, "err", err)
 	}
 	for _, fn := range fns {
 		fn(err)
@@ -683,11 +919,12 @@ func (s *Socket) reportErr(err error) {
 }
 
 func (s *Socket) notifyOutgoing(p *sioparser.Packet) {
-	s.mu.Lock()
-	var fns []func(string, Args)
-	if s.hooks != nil {
-		fns = s.hooks.anyOut
+	h := s.hooks.Load()
+	if h == nil {
+		return // no hooks (most sockets): no lock taken per packet
 	}
+	s.mu.Lock()
+	fns := h.anyOut
 	s.mu.Unlock()
 	if len(fns) == 0 {
 		return
@@ -697,7 +934,7 @@ func (s *Socket) notifyOutgoing(p *sioparser.Packet) {
 		return
 	}
 	for _, fn := range fns {
-		fn(name, args)
+		fn(name, Args(args))
 	}
 }
 
@@ -710,8 +947,8 @@ func (s *Socket) onClose(reason DisconnectReason, cause error) {
 		return
 	}
 	var before []func(DisconnectReason, error)
-	if s.hooks != nil {
-		before = s.hooks.disconnecting
+	if h := s.hooks.Load(); h != nil {
+		before = h.disconnecting
 	}
 	s.mu.Unlock()
 	for _, fn := range before {
@@ -719,6 +956,9 @@ func (s *Socket) onClose(reason DisconnectReason, cause error) {
 	}
 	if s.nsp.srv.opts.ConnectionStateRecovery != nil && reason.recoverable() {
 		s.nsp.adapter.PersistSession(&adapter.Session{SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data()})
+	}
+	if o := s.nsp.obs.Load(); o != nil {
+		o.disconnected(s, reason, cause)
 	}
 	s.cleanup()
 	s.client.removeSocket(s)
@@ -752,24 +992,47 @@ func (s *Socket) cleanup() {
 
 // --- adapter.Socket ---
 
-// Send implements adapter.Socket.
-func (s *Socket) Send(p adapter.Prepared, flags adapter.BroadcastFlags) {
+// adapterSocket is the socket as the adapter sees it (adapter.Socket):
+// plumbing between the packages, kept out of the Socket's API.
+type adapterSocket Socket
+
+func (s *Socket) forAdapter() *adapterSocket { return (*adapterSocket)(s) }
+
+func (a *adapterSocket) ID() string { return a.id }
+
+// Send writes a packet prepared by the namespace (a broadcast).
+func (a *adapterSocket) Send(p adapter.Prepared, flags adapter.BroadcastFlags) {
+	s := (*Socket)(a)
 	pp := p.(*prepared)
+	if flags.NoCompress {
+		pp = pp.uncompressed()
+	}
+	if o := s.nsp.obs.Load(); o != nil && !flags.Direct {
+		o.delivered() // a Direct one was counted by Socket.Emit
+	}
 	s.notifyOutgoing(pp.packet)
+	if h := s.held.Load(); h != nil && h.hold(pp, flags.Volatile) {
+		return
+	}
 	_ = pp.send(s.client.conn, flags.Volatile)
 }
 
-// SendWithAck implements adapter.Socket.
-func (s *Socket) SendWithAck(p adapter.Prepared, flags adapter.BroadcastFlags, ackID uint64, ack func(adapter.AckResponse)) {
-	s.registerAck(ackID, &pendingAck{
-		onAck: func(d []byte, a [][]byte) { ack(adapter.AckResponse{Data: d, Attachments: a}) },
+// SendWithAck writes a prepared packet and waits for its acknowledgement.
+func (a *adapterSocket) SendWithAck(p adapter.Prepared, flags adapter.BroadcastFlags, ackID uint64, ack func(adapter.AckResponse)) {
+	(*Socket)(a).registerAck(ackID, &pendingAck{
+		onAck: func(d []byte, at [][]byte) { ack(adapter.AckResponse{Data: d, Attachments: at}) },
 	}, 0)
-	s.Send(p, flags)
+	a.Send(p, flags)
 }
 
-// Info implements adapter.Socket.
-func (s *Socket) Info() adapter.SocketInfo {
+func (a *adapterSocket) Join(rooms ...string)  { (*Socket)(a).Join(rooms...) }
+func (a *adapterSocket) Leave(room string)     { (*Socket)(a).Leave(room) }
+func (a *adapterSocket) Disconnect(close bool) { (*Socket)(a).Disconnect(close) }
+
+// Info describes the socket for FetchSockets.
+func (a *adapterSocket) Info() adapter.SocketInfo {
+	s := (*Socket)(a)
 	return adapter.SocketInfo{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data()}
 }
 
-var _ adapter.Socket = (*Socket)(nil)
+var _ adapter.Socket = (*adapterSocket)(nil)

@@ -15,7 +15,7 @@ import (
 func TestTLS(t *testing.T) {
 	srv := NewServer(testOptions())
 	srv.OnConnection(func(s *Socket) {
-		must(t, s.On("echo", func(v string, ack func(string)) { ack("echo:" + v) }))
+		s.On("echo", func(v string, ack func(string)) { ack("echo:" + v) })
 		must(t, s.Emit("hello", "tls"))
 	})
 	ts := httptest.NewTLSServer(srv)

@@ -37,6 +37,15 @@ type BroadcastFlags struct {
 	// ExpectSingleResponse marks an emit to one remote socket with an
 	// acknowledgement (as Node's RemoteSocket.emit does).
 	ExpectSingleResponse bool
+	// NoCompress sends the packet without WebSocket compression (Node's
+	// compress(false)).
+	NoCompress bool
+	// Direct marks an emit to one socket of this server that goes through
+	// the adapter because connection state recovery is on (Rooms holds the
+	// socket's id, Local is set). An adapter that keeps packets for
+	// recovery across servers (Redis Streams) records it for the cluster,
+	// as Node does; others deliver it locally.
+	Direct bool
 }
 
 // BroadcastOptions select the sockets of an operation: those in any of Rooms
@@ -138,6 +147,50 @@ type Namespace interface {
 	// ServerSideEmit: data is the JSON array [event, args...]. ack is nil
 	// when the sender expects no answer.
 	OnServerSideEmit(data []byte, attachments [][]byte, ack func(AckResponse))
+}
+
+// RoomEventKind names a change of the room index, with Node's event names.
+type RoomEventKind string
+
+// The room events, as Node's adapter emits them.
+const (
+	CreateRoom RoomEventKind = "create-room" // a room got its first member
+	DeleteRoom RoomEventKind = "delete-room" // a room lost its last member
+	JoinRoom   RoomEventKind = "join-room"   // a socket joined a room
+	LeaveRoom  RoomEventKind = "leave-room"  // a socket left a room
+)
+
+// RoomEvent is a change of the local room index. Every socket is in the
+// room named by its id, so its arrival and departure make events too.
+type RoomEvent struct {
+	Kind RoomEventKind
+	Room Room
+	ID   SocketID // the socket (JoinRoom, LeaveRoom)
+}
+
+// RoomWatcher is implemented by a Namespace that wants its adapter's room
+// events (package socketio's namespaces do). Memory finds it on the
+// Namespace it is given.
+type RoomWatcher interface {
+	// RoomsWatched reports whether events are wanted now; it is asked on
+	// every change and must be cheap.
+	RoomsWatched() bool
+	// QueueRoomEvent records an event. It is called with the adapter's
+	// lock held, in the order of the changes: it must not call back.
+	QueueRoomEvent(e RoomEvent)
+	// DeliverRoomEvents is called once the lock is released, to hand the
+	// recorded events to their listeners.
+	DeliverRoomEvents()
+}
+
+// RecoveryAware is implemented by a Namespace (package socketio's do) to
+// tell cluster adapters that keep sessions themselves whether connection
+// state recovery is on.
+type RecoveryAware interface {
+	// RecoveryDuration returns how long a disconnected session may be
+	// recovered (RecoveryOptions.MaxDisconnectionDuration), 0 when
+	// connection state recovery is off.
+	RecoveryDuration() time.Duration
 }
 
 // Adapter routes the operations of one namespace. All methods are safe for

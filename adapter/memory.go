@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"slices"
+	"sort"
 	"sync"
 
 	"github.com/socketio-go/socketio/sioparser"
@@ -16,12 +17,110 @@ import (
 // allocates nothing per recipient.
 type Memory struct {
 	nsp      Namespace
-	recovery *recovery // nil unless connection state recovery is on
+	watch    RoomWatcher // nsp, when it wants room events
+	recovery *recovery   // nil unless connection state recovery is on
 
 	mu      sync.RWMutex
 	rooms   map[Room]map[SocketID]Socket // guarded by mu; rooms other than socket ids
 	members map[SocketID]Socket          // guarded by mu; every registered socket
-	joined  map[SocketID][]Room          // guarded by mu; rooms besides its own id, for sockets that joined some
+	joined  map[SocketID]*socketRooms    // guarded by mu; rooms besides its own id, for sockets that joined some
+}
+
+// lockBatch bounds the rooms one call handles per hold of the lock: a
+// socket joining or leaving thousands of rooms at once lets the other
+// sockets of the namespace in between.
+const lockBatch = 256
+
+// smallRooms is how many rooms a socket keeps in a plain list: most sockets
+// join a few, and a list is smaller than a set. Beyond it, a set makes each
+// join and leave O(1) whatever the socket already holds.
+const smallRooms = 8
+
+// socketRooms are the rooms a socket joined besides its own id, in the
+// order it joined them.
+type socketRooms struct {
+	list []Room          // while the socket holds at most smallRooms rooms
+	set  map[Room]uint64 // beyond that: room -> join sequence, for the order
+	seq  uint64          // next join sequence of set
+}
+
+func (r *socketRooms) len() int {
+	if r.set != nil {
+		return len(r.set)
+	}
+	return len(r.list)
+}
+
+// add records room; it reports false when the socket was already in it.
+func (r *socketRooms) add(room Room) bool {
+	if r.set != nil {
+		if _, ok := r.set[room]; ok {
+			return false
+		}
+		r.set[room] = r.seq
+		r.seq++
+		return true
+	}
+	if slices.Contains(r.list, room) { // at most smallRooms entries
+		return false
+	}
+	if len(r.list) < smallRooms {
+		r.list = append(r.list, room)
+		return true
+	}
+	r.set = make(map[Room]uint64, 2*smallRooms)
+	for _, x := range r.list {
+		r.set[x] = r.seq
+		r.seq++
+	}
+	r.list = nil
+	r.set[room] = r.seq
+	r.seq++
+	return true
+}
+
+// remove forgets room; it reports false when the socket was not in it.
+func (r *socketRooms) remove(room Room) bool {
+	if r.set != nil {
+		if _, ok := r.set[room]; !ok {
+			return false
+		}
+		delete(r.set, room)
+		return true
+	}
+	i := slices.Index(r.list, room)
+	if i < 0 {
+		return false
+	}
+	r.list = slices.Delete(r.list, i, i+1)
+	return true
+}
+
+// appendTo appends the rooms in join order.
+func (r *socketRooms) appendTo(out []Room) []Room {
+	if r.set == nil {
+		return append(out, r.list...)
+	}
+	start := len(out)
+	for room := range r.set {
+		out = append(out, room)
+	}
+	added := out[start:]
+	sort.Slice(added, func(i, j int) bool { return r.set[added[i]] < r.set[added[j]] })
+	return out
+}
+
+// each calls fn for every room, in no particular order.
+func (r *socketRooms) each(fn func(Room)) {
+	if r.set == nil {
+		for _, room := range r.list {
+			fn(room)
+		}
+		return
+	}
+	for room := range r.set {
+		fn(room)
+	}
 }
 
 // MemoryOptions configure a Memory adapter.
@@ -37,12 +136,31 @@ func NewMemory(nsp Namespace, opts *MemoryOptions) *Memory {
 		nsp:     nsp,
 		rooms:   make(map[Room]map[SocketID]Socket),
 		members: make(map[SocketID]Socket),
-		joined:  make(map[SocketID][]Room),
+		joined:  make(map[SocketID]*socketRooms),
 	}
 	if opts != nil && opts.Recovery != nil {
 		m.recovery = newRecovery(*opts.Recovery)
 	}
+	m.watch, _ = nsp.(RoomWatcher)
 	return m
+}
+
+// watching reports whether room events are to be recorded now.
+func (m *Memory) watching() bool { return m.watch != nil && m.watch.RoomsWatched() }
+
+// eventLocked records a room event; the caller holds mu and checked
+// watching.
+func (m *Memory) eventLocked(kind RoomEventKind, room Room, id SocketID) {
+	m.watch.QueueRoomEvent(RoomEvent{Kind: kind, Room: room, ID: id})
+}
+
+// existsLocked reports whether a room has members: sockets that joined it,
+// or the socket it is named after.
+func (m *Memory) existsLocked(room Room) bool {
+	if _, ok := m.members[room]; ok {
+		return true
+	}
+	return len(m.rooms[room]) > 0
 }
 
 // Init implements Adapter.
@@ -56,60 +174,145 @@ func (m *Memory) Close() error {
 	return nil
 }
 
-// AddAll implements Adapter.
+// AddAll implements Adapter. Each room costs O(1), and the lock is let go
+// every lockBatch rooms.
 func (m *Memory) AddAll(s Socket, rooms ...Room) {
 	id := s.ID()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.members[id]; !ok {
-		m.members[id] = s
+	for start := 0; ; start += lockBatch {
+		end := min(start+lockBatch, len(rooms))
+		m.mu.Lock()
+		watch := m.watching()
+		if _, ok := m.members[id]; !ok {
+			if start > 0 {
+				// Removed (DelAll) while the lock was let go: joining the
+				// rest would leave it in rooms nobody takes it out of.
+				m.mu.Unlock()
+				return
+			}
+			if watch && !m.existsLocked(id) {
+				m.eventLocked(CreateRoom, id, "")
+			}
+			m.members[id] = s
+			if watch {
+				m.eventLocked(JoinRoom, id, id)
+			}
+		}
+		for _, r := range rooms[start:end] {
+			m.addLocked(id, s, r, watch)
+		}
+		m.mu.Unlock()
+		if watch {
+			m.watch.DeliverRoomEvents()
+		}
+		if end == len(rooms) {
+			return
+		}
 	}
-	for _, r := range rooms {
-		if r == id || slices.Contains(m.joined[id], r) {
-			continue // the id room is implied by membership
-		}
-		m.joined[id] = append(m.joined[id], r)
-		set := m.rooms[r]
-		if set == nil {
-			set = make(map[SocketID]Socket)
-			m.rooms[r] = set
-		}
-		set[id] = s
+}
+
+func (m *Memory) addLocked(id SocketID, s Socket, r Room, watch bool) {
+	if r == id {
+		return // the id room is implied by membership
+	}
+	jr := m.joined[id]
+	if jr == nil {
+		jr = &socketRooms{}
+		m.joined[id] = jr
+	}
+	if !jr.add(r) {
+		return
+	}
+	if watch && !m.existsLocked(r) {
+		m.eventLocked(CreateRoom, r, "")
+	}
+	set := m.rooms[r]
+	if set == nil {
+		set = make(map[SocketID]Socket)
+		m.rooms[r] = set
+	}
+	set[id] = s
+	if watch {
+		m.eventLocked(JoinRoom, r, id)
 	}
 }
 
 // Del implements Adapter.
 func (m *Memory) Del(id SocketID, room Room) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	joined := m.joined[id]
-	if i := slices.Index(joined, room); i >= 0 {
-		joined = slices.Delete(joined, i, i+1)
-		if len(joined) == 0 {
-			delete(m.joined, id)
-		} else {
-			m.joined[id] = joined
-		}
-		m.delFromRoomLocked(room, id)
+	jr := m.joined[id]
+	if jr == nil || !jr.remove(room) {
+		m.mu.Unlock()
+		return
+	}
+	if jr.len() == 0 {
+		delete(m.joined, id)
+	}
+	watch := m.watching()
+	m.delFromRoomLocked(room, id, watch)
+	m.mu.Unlock()
+	if watch {
+		m.watch.DeliverRoomEvents()
 	}
 }
 
-// DelAll implements Adapter.
+// DelAll implements Adapter. The socket is forgotten at once; a socket in
+// many rooms leaves them lockBatch at a time.
 func (m *Memory) DelAll(id SocketID) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range m.joined[id] {
-		m.delFromRoomLocked(r, id)
-	}
+	watch := m.watching()
+	jr := m.joined[id]
 	delete(m.joined, id)
+	_, member := m.members[id]
 	delete(m.members, id)
+	if member && watch {
+		m.eventLocked(LeaveRoom, id, id)
+		if !m.existsLocked(id) {
+			m.eventLocked(DeleteRoom, id, "")
+		}
+	}
+	if jr == nil || jr.len() <= lockBatch {
+		if jr != nil {
+			jr.each(func(r Room) { m.delFromRoomLocked(r, id, watch) })
+		}
+		m.mu.Unlock()
+		if watch {
+			m.watch.DeliverRoomEvents()
+		}
+		return
+	}
+	m.mu.Unlock()
+	// jr is no longer reachable from m: it is ours to walk unlocked.
+	n := 0
+	m.mu.Lock()
+	jr.each(func(r Room) {
+		if n++; n%lockBatch == 0 {
+			m.mu.Unlock()
+			if watch {
+				m.watch.DeliverRoomEvents()
+			}
+			m.mu.Lock()
+		}
+		m.delFromRoomLocked(r, id, watch)
+	})
+	m.mu.Unlock()
+	if watch {
+		m.watch.DeliverRoomEvents()
+	}
 }
 
-func (m *Memory) delFromRoomLocked(room Room, id SocketID) {
-	if set := m.rooms[room]; set != nil {
-		delete(set, id)
-		if len(set) == 0 {
-			delete(m.rooms, room)
+func (m *Memory) delFromRoomLocked(room Room, id SocketID, watch bool) {
+	set := m.rooms[room]
+	if _, ok := set[id]; !ok {
+		return
+	}
+	delete(set, id)
+	if len(set) == 0 {
+		delete(m.rooms, room)
+	}
+	if watch {
+		m.eventLocked(LeaveRoom, room, id)
+		if !m.existsLocked(room) {
+			m.eventLocked(DeleteRoom, room, "")
 		}
 	}
 }
@@ -121,7 +324,11 @@ func (m *Memory) SocketRooms(id SocketID) []Room {
 	if _, ok := m.members[id]; !ok {
 		return nil
 	}
-	return append([]Room{id}, m.joined[id]...)
+	jr := m.joined[id]
+	if jr == nil {
+		return []Room{id}
+	}
+	return jr.appendTo(append(make([]Room, 0, 1+jr.len()), id))
 }
 
 // Rooms implements Adapter.

@@ -106,7 +106,7 @@ func (r *recovery) record(p *sioparser.Packet, opts *BroadcastOptions) {
 	}
 	r.seq++
 	id := r.prefix + "-" + strconv.FormatUint(r.seq, 36)
-	p.Data = appendArrayString(p.Data, id)
+	p.Data = AppendOffset(p.Data, id)
 	r.packets = append(r.packets, storedPacket{
 		id:          id,
 		at:          time.Now(),
@@ -118,8 +118,11 @@ func (r *recovery) record(p *sioparser.Packet, opts *BroadcastOptions) {
 	r.armLocked()
 }
 
-// appendArrayString returns a copy of the JSON array data with s appended.
-func appendArrayString(data []byte, s string) []byte {
+// AppendOffset returns a copy of the JSON array data (an event's
+// arguments) with the string s appended: the offset a client reports to
+// recover what it missed. s must need no JSON escaping (offsets are
+// base64url, digits and dashes).
+func AppendOffset(data []byte, s string) []byte {
 	end := len(data) - 1
 	for end > 0 && data[end] != ']' {
 		end--
@@ -127,7 +130,7 @@ func appendArrayString(data []byte, s string) []byte {
 	out := make([]byte, 0, len(data)+len(s)+3)
 	out = append(out, data[:end]...)
 	out = append(out, ',', '"')
-	out = append(out, s...) // offsets are base64url and digits: no escaping
+	out = append(out, s...)
 	return append(out, '"', ']')
 }
 

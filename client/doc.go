@@ -20,16 +20,31 @@
 // Socket.Connect: events the server emits right at connection would
 // otherwise find no handler.
 //
+// # Handlers
+//
+// Socket.On takes a function whose parameters receive the event's
+// arguments decoded from JSON, with an optional last parameter, the
+// acknowledgement callback, nil when the server asked for none (see On for
+// the shapes). A handler of an impossible shape panics at registration; an
+// event whose arguments do not fit is not handed to the handler: it is
+// logged as a warning and reported to Socket.OnError (ErrInvalidArguments),
+// never dropped silently. Once, Off, OffAny and OffAnyOutgoing follow the
+// JavaScript client, handlers compared by identity. The Manager has the
+// JavaScript Manager's events (OnOpen, OnClose, OnError, OnPacket,
+// OnUpgrade, OnReconnect...). Socket.SetAuth changes the auth payload of
+// the next connection requests.
+//
 // # Concurrency
 //
 // Every method of Manager and Socket is safe to call from any goroutine.
-// Handlers (On, OnAny, OnConnect, OnDisconnect, acknowledgement callbacks,
-// Manager events) run one at a time, in the order the events happened, on
-// one goroutine per Manager (that is, per Engine.IO connection); it exists
-// only while there is something to run. Handlers may call any method,
-// including EmitWithAck, whose answer does not go through that goroutine.
-// A handler that blocks delays the handlers queued after it (not the
-// heartbeat, which the connection's reader answers).
+// Handlers (On, Once, OnAny, OnAnyOutgoing, OnConnect, OnDisconnect,
+// OnError, acknowledgement callbacks, Manager events) run one at a time, in
+// the order the events happened, on one goroutine per Manager (that is, per
+// Engine.IO connection); it exists only while there is something to run.
+// Handlers may call any method, including EmitWithAck, whose answer does
+// not go through that goroutine. They must not block for long: a handler
+// that blocks delays the handlers queued after it (not the heartbeat,
+// which the connection's reader answers).
 //
 // # Emitting
 //

@@ -75,6 +75,7 @@ func (e *Emitter) EmitWithAck(ctx context.Context, ev string, args ...any) (Args
 	return e.s.emitWithAck(ctx, ev, args, e.flags)
 }
 
+// timeoutOf returns the acknowledgement timeout of an emit; m.mu is held.
 func (s *Socket) timeoutOf(f emitFlags) time.Duration {
 	if f.timeout > 0 {
 		return f.timeout
@@ -91,16 +92,19 @@ func (s *Socket) emit(ev string, args []any, f emitFlags) error {
 	if cb != nil {
 		h, err := event.NewHandler(cb, true)
 		if err != nil {
-			return err
+			return fmt.Errorf("client: acknowledgement callback %T: %w", cb, err)
 		}
-		if (s.timeoutOf(f) > 0 || (s.retries > 0 && !f.volatile)) && !h.ErrFirst() {
+		s.m.mu.Lock()
+		needErr := s.timeoutOf(f) > 0 || (s.retries > 0 && !f.volatile)
+		s.m.mu.Unlock()
+		if needErr && !h.ErrFirst() {
 			return errors.New("client: with a timeout or retries, the acknowledgement callback's first parameter must be an error")
 		}
 		deliver = func(a Args, err error) {
 			if err != nil && !h.ErrFirst() {
 				return
 			}
-			s.m.post(func() { s.call(func() error { return h.CallAck(a, err) }) })
+			s.m.post(func() { s.call("acknowledgement of", ev, func() error { return h.CallAck(event.Args(a), err) }) })
 		}
 	}
 	data, atts, err := event.EncodeArgs(ev, true, args)
@@ -178,7 +182,7 @@ func (s *Socket) emitLocked(data []byte, atts [][]byte, f emitFlags, pa *pending
 		// Dropped: volatile events are not buffered.
 	case s.connected && conn != nil:
 		s.notifyOutgoingLocked(p)
-		if err := conn.Send(f.volatile, packetMessages(p)...); err != nil && !f.volatile {
+		if err := conn.Send(f.volatile, s.m.packetMessages(p)...); err != nil && !f.volatile {
 			// The connection is going away (ping overdue, closing):
 			// keep the packet for the next one.
 			s.sendBuf = append(s.sendBuf, p)

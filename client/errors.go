@@ -7,11 +7,6 @@ import (
 	"github.com/socketio-go/socketio/internal/event"
 )
 
-// Args are the arguments of a received event or acknowledgement, kept in
-// their JSON form until decoded (Decode, DecodeAt, Values, Raw, Len). It is
-// the same type as socketio.Args.
-type Args = event.Args
-
 // DisconnectReason tells why a socket was disconnected. The values are the
 // JavaScript client's strings.
 type DisconnectReason string
@@ -34,6 +29,10 @@ const (
 	// ReasonParseError: the server sent a packet that could not be
 	// decoded.
 	ReasonParseError DisconnectReason = "parse error"
+	// ReasonForcedClose: the connection was closed by Manager.Close or by
+	// the Disconnect of its last Socket. Only Manager.OnClose sees it (the
+	// Sockets were disconnected with ReasonIOClientDisconnect).
+	ReasonForcedClose DisconnectReason = "forced close"
 )
 
 // Errors returned by the package.
@@ -56,6 +55,11 @@ var (
 	// ErrNotConnecting: WaitConnect on a socket that is not trying to
 	// connect (never connected, or disconnected, with no attempt pending).
 	ErrNotConnecting = errors.New("client: socket is not connecting")
+	// ErrInvalidArguments is wrapped by the error OnError handlers receive
+	// when an event's (or an acknowledgement's) arguments do not decode
+	// into the handler's parameter types. The handler is then not called.
+	// It is socketio.ErrInvalidArguments.
+	ErrInvalidArguments = event.ErrInvalidArguments
 )
 
 // ConnectError is a namespace connection refused by the server (a

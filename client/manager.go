@@ -35,8 +35,11 @@ const closeWait = 5 * time.Second
 // when the last Socket disconnects.
 //
 // Concurrency: every method is safe to call from any goroutine. The event
-// handlers (OnReconnect...) run on the Manager's handler goroutine, with
-// the handlers of its Sockets (see the package documentation).
+// handlers (OnOpen, OnClose, OnError, OnPacket, OnUpgrade, OnReconnect...)
+// run on the Manager's handler goroutine, one at a time, in the order the
+// events happened, with the handlers of its Sockets (see the package
+// documentation). They must not block: a handler that blocks delays every
+// handler after it, those of the Sockets included.
 type Manager struct {
 	base     string // scheme://host[?query], for engineio.Dial
 	opts     Options
@@ -56,6 +59,14 @@ type Manager struct {
 	failed         bool               // guarded by mu; attempts exhausted, until the next open
 	backoff        backoff            // guarded by mu
 	reconnectTimer *time.Timer        // guarded by mu
+
+	// Event handlers, guarded by mu; they run on the handler goroutine.
+	onOpen         []func()
+	onClose        []func(reason DisconnectReason, err error)
+	onError        []func(err error)
+	onPacket       []func(p sioparser.Packet)
+	onUpgrade      []func(transport string)
+	onPing         []func()
 	onAttempt      []func(attempt int)
 	onReconnect    []func(attempt int)
 	onFailed       []func()
@@ -73,6 +84,7 @@ type link struct {
 	earlyClose bool                 // guarded by m.mu; closed before Dial returned
 	earlyWhy   string               // guarded by m.mu
 	earlyErr   error                // guarded by m.mu
+	earlyUp    string               // guarded by m.mu; upgraded before Dial returned
 }
 
 // NewManager returns a Manager for the server at rawURL (http, https, ws
@@ -84,7 +96,11 @@ func NewManager(rawURL string, opts *Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newManager(u, opts.withDefaults()), nil
+	o := opts.withDefaults()
+	if err := checkAuth(o.Auth); err != nil {
+		return nil, fmt.Errorf("client: Options.Auth: %w", err)
+	}
+	return newManager(u, o), nil
 }
 
 func newManager(u *url.URL, o Options) *Manager {
@@ -159,6 +175,9 @@ func NewSocket(rawURL string, opts *Options) (*Socket, error) {
 		return nil, err
 	}
 	o := opts.withDefaults()
+	if err := checkAuth(o.Auth); err != nil {
+		return nil, fmt.Errorf("client: Options.Auth: %w", err)
+	}
 	so := &SocketOptions{Auth: o.Auth, Retries: o.Retries, AckTimeout: o.AckTimeout}
 	if o.ForceNew {
 		return newManager(u, o).Socket(nsp, so), nil
@@ -207,6 +226,14 @@ func (m *Manager) hasSocket(nsp string) bool {
 
 // Socket returns the Socket of namespace nsp, creating it (not connected)
 // with opts (nil: the Manager's Options) if there is none yet.
+//
+// For a namespace that already has its Socket, that Socket is returned and
+// non-nil opts replace its options: Auth is sent from its next connection
+// request (as with Socket.SetAuth), Retries and AckTimeout apply to the
+// emits that follow; nil opts leave them as they are. (The JavaScript
+// client ignores the options then, a known trap when a new token is passed
+// this way; here they are not lost.) Socket panics if opts.Auth is a
+// function other than a func() any.
 func (m *Manager) Socket(nsp string, opts *SocketOptions) *Socket {
 	if nsp == "" {
 		nsp = "/"
@@ -214,9 +241,17 @@ func (m *Manager) Socket(nsp string, opts *SocketOptions) *Socket {
 	if !strings.HasPrefix(nsp, "/") {
 		nsp = "/" + nsp
 	}
+	if opts != nil {
+		if err := checkAuth(opts.Auth); err != nil {
+			panic("client: Manager.Socket: " + err.Error())
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s := m.sockets[nsp]; s != nil {
+		if opts != nil {
+			s.auth, s.retries, s.ackTimeout = opts.Auth, opts.Retries, opts.AckTimeout
+		}
 		return s
 	}
 	if opts == nil {
@@ -226,6 +261,71 @@ func (m *Manager) Socket(nsp string, opts *SocketOptions) *Socket {
 	m.sockets[nsp] = s
 	m.order = append(m.order, s)
 	return s
+}
+
+// OnOpen registers fn, called each time the Engine.IO connection opens
+// (the JavaScript Manager's "open"), before the Sockets ask to connect
+// their namespaces; after a reconnection, before OnReconnect.
+func (m *Manager) OnOpen(fn func()) {
+	m.mu.Lock()
+	m.onOpen = append(m.onOpen, fn)
+	m.mu.Unlock()
+}
+
+// OnClose registers fn, called each time the connection that OnOpen
+// announced closes ("close"), with the reason: ReasonTransportClose,
+// ReasonTransportError, ReasonPingTimeout, ReasonParseError, or
+// ReasonForcedClose when Manager.Close, or the Disconnect of the last
+// connected Socket, closed it; and the error behind it, if any.
+// Reconnection, if enabled, follows.
+func (m *Manager) OnClose(fn func(reason DisconnectReason, err error)) {
+	m.mu.Lock()
+	m.onClose = append(m.onClose, fn)
+	m.mu.Unlock()
+}
+
+// OnError registers fn, called when the connection cannot be opened (each
+// failed attempt, reconnections included: before OnReconnectError) and
+// when the open connection fails (before OnClose with
+// ReasonTransportError): the JavaScript Manager's "error".
+func (m *Manager) OnError(fn func(err error)) {
+	m.mu.Lock()
+	m.onError = append(m.onError, fn)
+	m.mu.Unlock()
+}
+
+// OnPacket registers fn, called with each Socket.IO packet received
+// ("packet"), whatever its namespace, before the Socket of its namespace
+// handles it. The packet's Data and Attachments are shared: do not modify
+// them.
+func (m *Manager) OnPacket(fn func(p sioparser.Packet)) {
+	m.mu.Lock()
+	m.onPacket = append(m.onPacket, fn)
+	m.mu.Unlock()
+}
+
+// OnUpgrade registers fn, called when the connection has moved to another
+// transport ("websocket", from long-polling): the JavaScript client's
+// manager.engine.on("upgrade").
+func (m *Manager) OnUpgrade(fn func(transport string)) {
+	m.mu.Lock()
+	m.onUpgrade = append(m.onUpgrade, fn)
+	m.mu.Unlock()
+}
+
+// OnPing registers fn, called for each ping of the server ("ping"), after
+// the pong is on its way.
+func (m *Manager) OnPing(fn func()) {
+	m.mu.Lock()
+	m.onPing = append(m.onPing, fn)
+	m.mu.Unlock()
+}
+
+// postEach queues call(fn) for each of fns on the handler goroutine.
+func postEach[F any](m *Manager, fns []F, call func(F)) {
+	for _, fn := range fns {
+		m.post(func() { call(fn) })
+	}
 }
 
 // OnReconnectAttempt registers fn, called before each reconnection attempt
@@ -357,6 +457,10 @@ func (m *Manager) runDial(ctx context.Context, l *link) {
 		Logger:         m.log,
 		OnMessage:      l.onMessage,
 		OnClose:        l.onClose,
+		OnUpgrade:      l.onUpgrade,
+		OnPing:         l.onPing,
+
+		PerMessageDeflate: m.opts.PerMessageDeflate,
 	})
 	if err != nil && context.Cause(ctx) == ErrConnectTimeout {
 		err = fmt.Errorf("%w (%v)", ErrConnectTimeout, err)
@@ -383,13 +487,15 @@ func (m *Manager) runDial(ctx context.Context, l *link) {
 	l.conn = conn
 	m.state = managerOpen
 	m.log.Debug("client: connection open", "sid", conn.ID(), "transport", conn.Transport())
+	postEach(m, m.onOpen, func(fn func()) { fn() })
+	if t := l.earlyUp; t != "" {
+		postEach(m, m.onUpgrade, func(fn func(string)) { fn(t) })
+	}
 	if l.reconnect {
 		attempt := m.backoff.attempts
 		m.reconnecting = false
 		m.backoff.reset()
-		for _, fn := range m.onReconnect {
-			m.post(func() { fn(attempt) })
-		}
+		postEach(m, m.onReconnect, func(fn func(int)) { fn(attempt) })
 	}
 	var active []*Socket
 	for _, s := range m.order {
@@ -409,6 +515,7 @@ func (m *Manager) openFailedLocked(l *link, err error) {
 	m.cleanupLocked()
 	m.state = managerClosed
 	m.log.Debug("client: connection failed", "err", err)
+	postEach(m, m.onError, func(fn func(error)) { fn(err) })
 	for _, s := range m.order {
 		if s.active && !s.connected {
 			s.connectErrorLocked(err)
@@ -417,9 +524,7 @@ func (m *Manager) openFailedLocked(l *link, err error) {
 	if l.reconnect {
 		m.reconnecting = false
 		m.reconnectLocked()
-		for _, fn := range m.onReconnectErr {
-			m.post(func() { fn(err) })
-		}
+		postEach(m, m.onReconnectErr, func(fn func(error)) { fn(err) })
 	} else if !m.reconnecting && !m.opts.DisableReconnection && m.backoff.attempts == 0 {
 		m.reconnectLocked()
 	}
@@ -446,6 +551,12 @@ func (m *Manager) cleanupLocked() *engineio.ClientConn {
 // disconnect with reason, and reconnection starts. It returns the
 // connection to close.
 func (m *Manager) oncloseLocked(reason DisconnectReason, err error) *engineio.ClientConn {
+	if m.state == managerOpen {
+		if reason == ReasonTransportError && err != nil {
+			postEach(m, m.onError, func(fn func(error)) { fn(err) })
+		}
+		postEach(m, m.onClose, func(fn func(DisconnectReason, error)) { fn(reason, err) })
+	}
 	conn := m.cleanupLocked()
 	m.backoff.reset()
 	m.state = managerClosed
@@ -467,7 +578,7 @@ func (m *Manager) oncloseLocked(reason DisconnectReason, err error) *engineio.Cl
 func (m *Manager) closeLocked() *engineio.ClientConn {
 	m.skipReconnect = true
 	m.reconnecting = false
-	conn := m.oncloseLocked(ReasonTransportClose, nil)
+	conn := m.oncloseLocked(ReasonForcedClose, nil)
 	m.uncacheLocked()
 	return conn
 }
@@ -493,9 +604,7 @@ func (m *Manager) reconnectLocked() {
 		m.backoff.reset()
 		m.reconnecting = false
 		m.failed = true
-		for _, fn := range m.onFailed {
-			m.post(fn)
-		}
+		postEach(m, m.onFailed, func(fn func()) { fn() })
 		m.notifyLocked()
 		return
 	}
@@ -511,9 +620,7 @@ func (m *Manager) reconnectLocked() {
 		}
 		m.reconnectTimer = nil
 		attempt := m.backoff.attempts
-		for _, fn := range m.onAttempt {
-			m.post(func() { fn(attempt) })
-		}
+		postEach(m, m.onAttempt, func(fn func(int)) { fn(attempt) })
 		m.openLocked(true)
 	})
 	m.reconnectTimer = t
@@ -522,7 +629,15 @@ func (m *Manager) reconnectLocked() {
 // onMessage receives the messages of the connection, in order.
 func (l *link) onMessage(data []byte, binary bool) {
 	m := l.m
-	p, err := l.decoder.Add(data, binary)
+	var p *sioparser.Packet
+	var err error
+	if pr := m.opts.Parser; pr != nil {
+		// The bounds of the default decoder, which is left at its zero
+		// value.
+		p, err = pr.Decode(data, binary, sioparser.Limits{MaxAttachments: l.decoder.MaxAttachments, MaxBytes: l.decoder.MaxBytes})
+	} else {
+		p, err = l.decoder.Add(data, binary)
+	}
 	if err != nil {
 		m.mu.Lock()
 		if m.link != l {
@@ -544,6 +659,7 @@ func (l *link) onMessage(data []byte, binary bool) {
 		m.mu.Unlock()
 		return
 	}
+	postEach(m, m.onPacket, func(fn func(sioparser.Packet)) { fn(*p) })
 	var conn *engineio.ClientConn
 	if s := m.sockets[p.Namespace]; s != nil && s.active {
 		conn = s.onPacketLocked(l, p)
@@ -567,6 +683,30 @@ func (l *link) onClose(reason string, err error) {
 		return
 	}
 	m.oncloseLocked(DisconnectReason(reason), err)
+}
+
+// onUpgrade is the Engine.IO upgrade callback.
+func (l *link) onUpgrade(transport string) {
+	m := l.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.link != l {
+		return
+	}
+	if l.conn == nil {
+		l.earlyUp = transport // told after OnOpen
+		return
+	}
+	postEach(m, m.onUpgrade, func(fn func(string)) { fn(transport) })
+}
+
+func (l *link) onPing() {
+	m := l.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.link == l && l.conn != nil {
+		postEach(m, m.onPing, func(fn func()) { fn() })
+	}
 }
 
 // dispatcher runs callbacks one at a time, in order, on a goroutine that

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/sioparser"
 )
 
 // Options configure a Manager and its Sockets. The zero value of every
@@ -30,6 +33,7 @@ type Options struct {
 	// Auth is sent with each namespace connection request: a value that
 	// encodes to a JSON object (a map or a struct), or a func() any called
 	// before every connection and reconnection (for a fresh token).
+	// Socket.SetAuth changes it for one Socket.
 	Auth any
 	// Retries, when positive, sends emits through a queue, one at a time,
 	// each re-sent until acknowledged or sent Retries+1 times; an emit's
@@ -60,8 +64,18 @@ type Options struct {
 	// instead of sharing the one cached for the same server.
 	ForceNew bool
 
+	// Parser encodes and decodes the packets (the JavaScript client's
+	// parser option): nil for the default parser (JSON, with binary values
+	// as attachments), or the one the server uses, such as
+	// msgpackparser.New().
+	Parser sioparser.Parser
+
 	// TLSConfig is used for https:// and wss:// URLs.
 	TLSConfig *tls.Config
+	// PerMessageDeflate, when set, offers WebSocket compression
+	// (permessage-deflate) to the server, which may decline it. Off by
+	// default.
+	PerMessageDeflate *engineio.DeflateOptions
 	// HTTPClient sends the long-polling requests; its Jar, if any, also
 	// gives the WebSocket handshake its cookies. Default: a client owned by
 	// each connection.
@@ -72,7 +86,8 @@ type Options struct {
 }
 
 // SocketOptions are the per-namespace options of Manager.Socket; see the
-// fields of the same names in Options.
+// fields of the same names in Options, and Manager.Socket for a namespace
+// that already has its Socket.
 type SocketOptions struct {
 	Auth       any
 	Retries    int

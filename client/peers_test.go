@@ -23,6 +23,7 @@ import (
 
 	"github.com/socketio-go/socketio"
 	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/msgpackparser"
 )
 
 // The tests run each scenario against two servers ("peers") that behave the
@@ -42,6 +43,9 @@ type peerOptions struct {
 	recovery     bool
 	pingInterval time.Duration
 	pingTimeout  time.Duration
+	deflate      bool // WebSocket compression on
+	msgpack      bool // the MessagePack parser (npm socket.io-msgpack-parser for Node)
+	eio3         bool // Socket.IO 2.x clients allowed (allowEIO3)
 }
 
 // peer is a running test server.
@@ -125,23 +129,36 @@ func newGoServer(po peerOptions) *socketio.Server {
 	if po.recovery {
 		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: time.Minute}
 	}
+	if po.deflate {
+		opts.Engine.PerMessageDeflate = &engineio.DeflateOptions{}
+	}
+	if po.msgpack {
+		opts.Parser = msgpackparser.New()
+	}
+	opts.Engine.AllowEIO3 = po.eio3
 	srv := socketio.NewServer(opts)
 	setup := func(n *socketio.Namespace) {
 		var mu sync.Mutex
 		seen := map[float64]int{}
 		n.OnConnection(func(s *socketio.Socket) {
-			_ = s.Emit("welcome", map[string]any{"id": s.ID(), "nsp": n.Name(), "recovered": s.Recovered(), "auth": s.Handshake().Auth})
-			_ = s.On("echo", func(args socketio.Args, ack func(...any)) {
+			// Node's key order, for the wire comparisons.
+			_ = s.Emit("welcome", struct {
+				ID        string         `json:"id"`
+				Nsp       string         `json:"nsp"`
+				Recovered bool           `json:"recovered"`
+				Auth      map[string]any `json:"auth"`
+			}{s.ID(), n.Name(), s.Recovered(), s.Handshake().Auth})
+			s.On("echo", func(args socketio.Args, ack func(...any)) {
 				vals, _ := args.Values()
 				ack(vals...)
 			})
-			_ = s.On("emit-back", func(args socketio.Args) {
+			s.On("emit-back", func(args socketio.Args) {
 				var ev string
 				_ = args.DecodeAt(0, &ev)
 				vals, _ := args.Values()
 				_ = s.Emit(ev, vals[1:]...)
 			})
-			_ = s.On("ask", func(ev string, payload any, ack func(any)) {
+			s.On("ask", func(ev string, payload any, ack func(any)) {
 				_ = s.Timeout(2*time.Second).Emit(ev, payload, func(err error, answer any) {
 					if err != nil {
 						ack(map[string]string{"error": err.Error()})
@@ -150,7 +167,7 @@ func newGoServer(po peerOptions) *socketio.Server {
 					ack(answer)
 				})
 			})
-			_ = s.On("drop-first", func(n float64, ack func(int)) {
+			s.On("drop-first", func(n float64, ack func(int)) {
 				mu.Lock()
 				seen[n]++
 				c := seen[n]
@@ -159,13 +176,13 @@ func newGoServer(po peerOptions) *socketio.Server {
 					ack(c)
 				}
 			})
-			_ = s.On("seen", func(n float64, ack func(int)) {
+			s.On("seen", func(n float64, ack func(int)) {
 				mu.Lock()
 				defer mu.Unlock()
 				ack(seen[n])
 			})
-			_ = s.On("disconnect-me", func() { s.Disconnect(false) })
-			_ = s.On("drop-me", func(engineID, ev string, data any) {
+			s.On("disconnect-me", func() { s.Disconnect(false) })
+			s.On("drop-me", func(engineID, ev string, data any) {
 				id := s.ID()
 				if c := srv.Engine().Conn(engineID); c != nil {
 					c.Close()
@@ -227,6 +244,15 @@ func nodePeer(t *testing.T, po peerOptions) *peer {
 		c.Env = append(os.Environ(), "PORT="+port)
 		if po.recovery {
 			c.Env = append(c.Env, "RECOVERY=1")
+		}
+		if po.deflate {
+			c.Env = append(c.Env, "DEFLATE=1")
+		}
+		if po.msgpack {
+			c.Env = append(c.Env, "PARSER=msgpack")
+		}
+		if po.eio3 {
+			c.Env = append(c.Env, "ALLOW_EIO3=1")
 		}
 		if po.pingInterval > 0 {
 			c.Env = append(c.Env, "PING_INTERVAL="+strconv.FormatInt(po.pingInterval.Milliseconds(), 10))

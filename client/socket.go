@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketio-go/socketio/engineio"
@@ -20,13 +22,13 @@ import (
 // run on the Manager's handler goroutine, one at a time, in the order the
 // events arrived (see the package documentation).
 type Socket struct {
-	m          *Manager
-	nsp        string
-	auth       any
-	retries    int
-	ackTimeout time.Duration
+	m   *Manager
+	nsp string
 
 	// All the fields below are guarded by m.mu.
+	auth       any // a value, or a func() any evaluated at each CONNECT
+	retries    int
+	ackTimeout time.Duration
 	active     bool  // wants to be connected (subscribed to the Manager)
 	connecting *link // the connection a CONNECT was sent on
 	connected  bool
@@ -37,13 +39,12 @@ type Socket struct {
 	lastErr    error  // why the last connection attempt failed
 	changed    chan struct{}
 
-	handlers       map[string][]*event.Handler
-	anyIn          []func(event string, args Args)
-	anyOut         []func(event string, args Args)
-	onConnect      []func()
-	onDisconnect   []func(reason DisconnectReason, err error)
-	onConnectError []func(err error)
-	onError        []func(err error)
+	// The handlers' lists are replaced, never modified in place: a copy
+	// taken under m.mu stays valid after it is released.
+	handlers map[string][]*listener // by event, lifecycle events included
+	anyIn    []anyListener
+	anyOut   []anyListener
+	onError  []func(err error)
 
 	acks     map[uint64]*pendingAck
 	nextAck  uint64
@@ -86,7 +87,7 @@ func newSocket(m *Manager, nsp string, o SocketOptions) *Socket {
 		ackTimeout: o.AckTimeout,
 		changed:    make(chan struct{}),
 		acks:       make(map[uint64]*pendingAck),
-		handlers:   make(map[string][]*event.Handler),
+		handlers:   make(map[string][]*listener),
 	}
 }
 
@@ -128,133 +129,48 @@ func (s *Socket) Recovered() bool {
 	return s.recovered
 }
 
-// On registers a handler for an event. The handler is a function whose
-// parameters receive the event's arguments decoded from JSON (a parameter
-// of type Args receives them undecoded; []byte receives binary data), and
-// whose optional last parameter, of function type, is the acknowledgement
-// callback: calling it answers the server with its arguments.
-//
-//	s.On("chat", func(msg ChatMessage) { ... })
-//	s.On("ask", func(q string, ack func(string)) { ack("yes") })
-//
-// "connect" (no arguments), "disconnect" (the reason as a string) and
-// "connect_error" (a func(error)) are the lifecycle events, as in
-// JavaScript; see also OnConnect, OnDisconnect and OnConnectError. A
-// handler may return an error, which goes to the OnError handlers.
-func (s *Socket) On(ev string, handler any) error {
-	switch ev {
-	case "connect_error":
-		fn, ok := handler.(func(error))
-		if !ok {
-			return fmt.Errorf("client: a connect_error handler must be a func(error), not %T", handler)
-		}
-		s.OnConnectError(fn)
-		return nil
-	case "connect", "disconnect":
-		h, err := event.NewHandler(handler, false)
-		if err != nil {
-			return err
-		}
-		if ev == "connect" {
-			s.OnConnect(func() { s.reportErr(h.Call(Args{}, nil)) })
-			return nil
-		}
-		s.OnDisconnect(func(reason DisconnectReason, _ error) {
-			raw, _, _ := event.EncodeArgs("", false, []any{string(reason)})
-			s.reportErr(h.Call(event.NewArgs(raw, nil), nil))
-		})
-		return nil
-	}
-	h, err := event.NewHandler(handler, false)
-	if err != nil {
-		return err
-	}
-	s.m.mu.Lock()
-	s.handlers[ev] = append(s.handlers[ev], h)
-	s.m.mu.Unlock()
-	return nil
-}
-
-// Off removes every handler of an event.
-func (s *Socket) Off(ev string) {
-	s.m.mu.Lock()
-	delete(s.handlers, ev)
-	s.m.mu.Unlock()
-}
-
-// OnAny registers fn for every incoming event, before its handlers.
-func (s *Socket) OnAny(fn func(event string, args Args)) {
-	s.m.mu.Lock()
-	s.anyIn = append(s.anyIn, fn)
-	s.m.mu.Unlock()
-}
-
-// OnAnyOutgoing registers fn for every event sent to the server.
-func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
-	s.m.mu.Lock()
-	s.anyOut = append(s.anyOut, fn)
-	s.m.mu.Unlock()
-}
-
-// OnConnect registers fn, called each time the socket connects
-// (reconnections included).
-func (s *Socket) OnConnect(fn func()) {
-	s.m.mu.Lock()
-	s.onConnect = append(s.onConnect, fn)
-	s.m.mu.Unlock()
-}
-
-// OnDisconnect registers fn, called each time the socket disconnects, with
-// the reason and, where there is one, the error behind it.
-func (s *Socket) OnDisconnect(fn func(reason DisconnectReason, err error)) {
-	s.m.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, fn)
-	s.m.mu.Unlock()
-}
-
-// OnConnectError registers fn, called when a connection attempt fails:
-// with a *ConnectError when the server refused the namespace (the socket
-// then stops trying; call Connect again, for instance with new Auth), or
-// with the error of the Engine.IO connection (reconnection goes on).
-func (s *Socket) OnConnectError(fn func(err error)) {
-	s.m.mu.Lock()
-	s.onConnectError = append(s.onConnectError, fn)
-	s.m.mu.Unlock()
-}
-
-// OnError registers fn for errors of handlers: arguments that do not
-// decode into a handler's parameters, a handler's returned error or panic.
-// Without OnError handlers they are logged.
+// OnError registers fn for errors of handlers (On, OnAny, OnConnect...,
+// acknowledgement callbacks): arguments that do not decode into a
+// handler's parameters (wrapping ErrInvalidArguments, also logged as a
+// warning), a handler's returned error or panic, an acknowledgement that
+// cannot be encoded. Without OnError handlers they are logged as errors.
+// fn runs on the handler goroutine.
 func (s *Socket) OnError(fn func(err error)) {
 	s.m.mu.Lock()
 	s.onError = append(s.onError, fn)
 	s.m.mu.Unlock()
 }
 
-// reportErr passes a handler's error to the OnError handlers; it runs on
-// the handler goroutine.
-func (s *Socket) reportErr(err error) {
-	if err == nil {
-		return
-	}
+// reportErr passes the error of a handler of event ev to the OnError
+// handlers; it runs on the handler goroutine. Arguments that do not fit a
+// handler are logged as warnings in any case (the server's mistake, or the
+// application's, which must not go unseen); other errors are logged as
+// errors when there is no OnError handler to take them.
+func (s *Socket) reportErr(ev string, err error) {
 	s.m.mu.Lock()
 	fns := s.onError
 	s.m.mu.Unlock()
-	if len(fns) == 0 {
-		s.m.log.Warn("client: handler error", "namespace", s.nsp, "err", err)
+	switch log := s.m.log; {
+	case errors.Is(err, ErrInvalidArguments):
+		log.Warn("client: arguments do not fit the handler", "namespace", s.nsp, "event", ev, "err", err)
+	case len(fns) == 0:
+		log.Error("client: handler error (no OnError handler)", "namespace", s.nsp, "event", ev, "err", err)
 	}
 	for _, fn := range fns {
 		fn(err)
 	}
 }
 
-// call runs a handler on the handler goroutine, reporting its error.
-func (s *Socket) call(fn func() error) {
+// call runs a handler of event ev on the handler goroutine, reporting its
+// error or panic, prefixed with what (`what "ev": err`).
+func (s *Socket) call(what, ev string, fn func() error) {
 	var err error
 	if perr := safeCall(func() { err = fn() }); perr != nil {
 		err = perr
 	}
-	s.reportErr(err)
+	if err != nil {
+		s.reportErr(ev, fmt.Errorf("%s %q: %w", what, ev, err))
+	}
 }
 
 // Connect connects the socket in the background (opening the Manager's
@@ -363,12 +279,54 @@ func (s *Socket) disconnectLocked() {
 	s.notifyLocked()
 }
 
-// authValue evaluates the auth option; it runs without m.mu held.
+// SetAuth sets the auth payload of the socket's next connection requests
+// (CONNECT packets, reconnections included), like assigning socket.auth in
+// JavaScript: a value that encodes to a JSON object (a map or a struct), or
+// a func() any called before each request (for a fresh token); nil sends
+// none. A request already sent keeps the payload it had. SetAuth panics for
+// a function of another type.
+//
+// After the server refused the namespace (a *ConnectError, say "not
+// authorized"), the socket stops trying: SetAuth then Connect tries again.
+func (s *Socket) SetAuth(auth any) {
+	if err := checkAuth(auth); err != nil {
+		panic("client: Socket.SetAuth: " + err.Error())
+	}
+	s.m.mu.Lock()
+	s.auth = auth
+	s.m.mu.Unlock()
+}
+
+// Auth returns what SetAuth (or Options.Auth, SocketOptions.Auth) set: the
+// value, or the function, unevaluated.
+func (s *Socket) Auth() any {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	return s.auth
+}
+
+// checkAuth refuses an auth option that is a function other than a
+// func() any, which would otherwise fail at each connection.
+func checkAuth(auth any) error {
+	if auth == nil || reflect.TypeOf(auth).Kind() != reflect.Func {
+		return nil
+	}
+	if fn, ok := auth.(func() any); !ok || fn == nil {
+		return fmt.Errorf("auth is a value or a non-nil func() any, not %T", auth)
+	}
+	return nil
+}
+
+// authValue evaluates the auth option; it runs without m.mu held, since a
+// func() any may take its time (fetching a token).
 func (s *Socket) authValue() any {
-	if fn, ok := s.auth.(func() any); ok {
+	s.m.mu.Lock()
+	auth := s.auth
+	s.m.mu.Unlock()
+	if fn, ok := auth.(func() any); ok {
 		return fn()
 	}
-	return s.auth
+	return auth
 }
 
 // connectPayload is the CONNECT data: the auth object with, for connection
@@ -427,12 +385,25 @@ func (s *Socket) sendLocked(p *sioparser.Packet) bool {
 	if conn == nil {
 		return false
 	}
-	return conn.Send(false, packetMessages(p)...) == nil
+	return conn.Send(false, s.m.packetMessages(p)...) == nil
 }
 
-// packetMessages encodes a packet into Engine.IO messages: its text, then
-// one binary message per attachment.
-func packetMessages(p *sioparser.Packet) []*engineio.Message {
+// packetMessages encodes a packet into Engine.IO messages with the
+// Manager's parser: for the default one, its text then one binary message
+// per attachment; for another, its one message (none if the parser
+// cannot encode it, which is logged).
+func (m *Manager) packetMessages(p *sioparser.Packet) []*engineio.Message {
+	if pr := m.opts.Parser; pr != nil {
+		buf, binary, err := event.EncodeWith(pr, p, engineio.Headroom)
+		switch {
+		case err != nil:
+			m.log.Error("client: cannot encode a packet", "type", p.Type, "namespace", p.Namespace, "err", err)
+			return nil
+		case binary:
+			return []*engineio.Message{engineio.NewBinaryMessageInPlace(buf)}
+		}
+		return []*engineio.Message{engineio.NewTextMessageInPlace(buf)}
+	}
 	buf := make([]byte, engineio.Headroom, engineio.Headroom+1+p.TextLen())
 	buf = append(buf, '4')
 	buf = p.AppendText(buf)
@@ -448,9 +419,12 @@ func packetMessages(p *sioparser.Packet) []*engineio.Message {
 func (s *Socket) connectErrorLocked(err error) {
 	s.lastErr = err
 	s.connecting = nil
-	for _, fn := range s.onConnectError {
-		s.m.post(func() { fn(err) })
-	}
+	s.dispatchLocked("connect_error", func(l *listener) error {
+		if l.connectErr != nil {
+			l.connectErr(err)
+		}
+		return nil
+	})
 }
 
 // oncloseLocked handles the loss of the socket's connection.
@@ -460,9 +434,14 @@ func (s *Socket) oncloseLocked(reason DisconnectReason, err error) {
 	s.connecting = nil
 	s.id = ""
 	if was {
-		for _, fn := range s.onDisconnect {
-			s.m.post(func() { fn(reason, err) })
-		}
+		raw, _, _ := event.EncodeArgs("", false, []any{string(reason)})
+		s.dispatchLocked("disconnect", func(l *listener) error {
+			if l.disconnect != nil {
+				l.disconnect(reason, err)
+				return nil
+			}
+			return l.h.Call(event.NewArgs(raw, nil), nil)
+		})
 	}
 	s.clearAcksLocked()
 	s.notifyLocked()
@@ -543,9 +522,7 @@ func (s *Socket) onconnectLocked(id, pid string) {
 		s.sendLocked(p)
 	}
 	s.drainQueueLocked(true)
-	for _, fn := range s.onConnect {
-		s.m.post(fn)
-	}
+	s.dispatchLocked("connect", func(l *listener) error { return l.h.Call(event.Args{}, nil) })
 	s.notifyLocked()
 }
 
@@ -559,10 +536,17 @@ func (s *Socket) oneventLocked(p *sioparser.Packet) {
 		s.m.log.Debug("client: invalid event", "namespace", s.nsp, "err", err)
 		return
 	}
+	args = args.WithAck(p.HasID)
 	var ack event.AckSender
 	if p.HasID {
+		// One answer per event, whichever of its handlers gives it.
 		id := p.ID
-		ack = func(vals []any) { s.sendAck(id, vals) }
+		var sent atomic.Bool
+		ack = func(vals ...any) {
+			if sent.CompareAndSwap(false, true) {
+				s.sendAck(name, id, vals)
+			}
+		}
 	}
 	if s.pid != "" && args.Len() > 0 {
 		// With recovery on, the server appends the event's offset.
@@ -571,28 +555,29 @@ func (s *Socket) oneventLocked(p *sioparser.Packet) {
 			s.lastOffset = off
 		}
 	}
-	s.m.post(func() { s.runEvent(name, args, ack) })
+	s.m.post(func() { s.runEvent(name, Args(args), ack) })
 }
 
 // runEvent calls the handlers of an event on the handler goroutine.
 func (s *Socket) runEvent(name string, args Args, ack event.AckSender) {
 	s.m.mu.Lock()
 	anyIn := s.anyIn
-	hs := s.handlers[name]
 	s.m.mu.Unlock()
-	for _, fn := range anyIn {
-		s.call(func() error { fn(name, args); return nil })
+	for _, l := range anyIn {
+		s.call("OnAny handler of", name, func() error { l.fn(name, args); return nil })
 	}
-	for _, h := range hs {
-		s.call(func() error { return h.Call(args, ack) })
+	for _, l := range s.takeListeners(name) {
+		if l.h != nil { // not an OnDisconnect or OnConnectError handler
+			s.call("event", name, func() error { return l.h.Call(event.Args(args), ack) })
+		}
 	}
 }
 
 // sendAck answers an event's acknowledgement.
-func (s *Socket) sendAck(id uint64, vals []any) {
+func (s *Socket) sendAck(ev string, id uint64, vals []any) {
 	data, atts, err := event.EncodeArgs("", false, vals)
 	if err != nil {
-		s.reportErr(err)
+		s.m.post(func() { s.reportErr(ev, fmt.Errorf("acknowledgement of %q: %w", ev, err)) })
 		return
 	}
 	s.m.mu.Lock()
@@ -609,7 +594,7 @@ func (s *Socket) onackLocked(p *sioparser.Packet) {
 	if pa.timer != nil {
 		pa.timer.Stop()
 	}
-	pa.deliver(event.NewArgs(p.Data, p.Attachments), nil)
+	pa.deliver(Args(event.NewArgs(p.Data, p.Attachments)), nil)
 }
 
 // notifyOutgoingLocked passes an emitted event to the OnAnyOutgoing
@@ -622,7 +607,9 @@ func (s *Socket) notifyOutgoingLocked(p *sioparser.Packet) {
 	if err != nil {
 		return
 	}
-	for _, fn := range s.anyOut {
-		s.m.post(func() { fn(name, args) })
+	for _, l := range s.anyOut {
+		s.m.post(func() {
+			s.call("OnAnyOutgoing handler of", name, func() error { l.fn(name, Args(args)); return nil })
+		})
 	}
 }

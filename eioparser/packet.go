@@ -6,6 +6,9 @@
 // long-polling body, where binary data is sent as "b" + base64. The decoders
 // never panic on bad input; they return ErrInvalidPacket.
 //
+// Protocol v3 (Socket.IO 2.x clients) has its own functions, named V3:
+// see v3.go.
+//
 // The package uses only the standard library and allocates only where it must:
 // decoded packets refer to the input slice except for base64 data.
 package eioparser

@@ -56,6 +56,12 @@ type DialOptions struct {
 	// MaxMessageSize bounds one received WebSocket message or long-polling
 	// response, in bytes. Default 100 MiB (as Node's ws).
 	MaxMessageSize int64
+	// PerMessageDeflate, when set, offers WebSocket compression
+	// (permessage-deflate) to the server, which may decline it; a server
+	// answer that RFC 7692 does not allow fails the WebSocket handshake.
+	// Off by default (the JavaScript client in Node offers it; the
+	// browser decides for itself).
+	PerMessageDeflate *DeflateOptions
 	// Logger receives debug logs. Default slog.Default().
 	Logger *slog.Logger
 
@@ -71,6 +77,9 @@ type DialOptions struct {
 	OnClose func(reason string, err error)
 	// OnUpgrade is called when the session has moved to another transport.
 	OnUpgrade func(transport string)
+	// OnPing is called for each ping of the server, after the pong is
+	// queued, on the goroutine reading the transport: it must not block.
+	OnPing func()
 }
 
 // DialError tells why Dial could not open a session.
@@ -544,6 +553,9 @@ func (c *ClientConn) deliver(packets []eioparser.Packet) bool {
 				c.kickLocked()
 			}
 			c.mu.Unlock()
+			if c.opts.OnPing != nil {
+				c.opts.OnPing()
+			}
 		case eioparser.Close:
 			c.recvMu.Unlock()
 			c.finalize(ReasonTransportClose, nil)

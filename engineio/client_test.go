@@ -212,7 +212,10 @@ func TestClientServerCloses(t *testing.T) {
 func TestClientHeartbeat(t *testing.T) {
 	for _, tr := range []string{"polling", "websocket"} {
 		t.Run(tr, func(t *testing.T) {
-			e := newClientEnv(t, &engineio.Options{PingInterval: 40 * time.Millisecond, PingTimeout: 40 * time.Millisecond})
+			// Generous against a loaded machine (-race, 2 cores): a
+			// heartbeat has 300 ms to go round, and the session lives
+			// through several of them.
+			e := newClientEnv(t, &engineio.Options{PingInterval: 60 * time.Millisecond, PingTimeout: 300 * time.Millisecond})
 			rec := newClientRec()
 			ctx, cancel := context.WithTimeout(context.Background(), clientWait)
 			defer cancel()
@@ -225,7 +228,7 @@ func TestClientHeartbeat(t *testing.T) {
 				t.Fatalf("closed: %s", r)
 			case r := <-e.closes:
 				t.Fatalf("server closed: %s", r)
-			case <-time.After(400 * time.Millisecond):
+			case <-time.After(1200 * time.Millisecond):
 			}
 			c.Close()
 			recvT(t, c.Done(), "done")

@@ -291,10 +291,12 @@ func (c *ClientConn) wsHeader() http.Header {
 // dialWebSocket opens a WebSocket for the session (or for a new one when
 // the sid is not known yet).
 func (c *ClientConn) dialWebSocket(ctx context.Context) (*websocket.Conn, error) {
+	_, deflate := c.opts.PerMessageDeflate.withDefaults()
 	ws, resp, err := websocket.Dial(ctx, c.requestURL(c.wsURL, WebSocket, false), &websocket.DialOptions{
 		Header:    c.wsHeader(),
 		TLSConfig: c.opts.TLSConfig,
 		NetDial:   c.opts.NetDial,
+		Deflate:   deflate,
 	})
 	if err != nil {
 		de := &DialError{Transport: WebSocket, Err: err}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/socketio-go/socketio/eioparser"
+	"github.com/socketio-go/socketio/internal/eioseam"
 	"github.com/socketio-go/socketio/internal/netpoll"
 	"github.com/socketio-go/socketio/internal/websocket"
 )
@@ -24,8 +25,9 @@ const (
 	stateClosed
 )
 
-// Conn is one Engine.IO session, over long-polling or WebSocket, possibly
-// upgraded from the first to the second during its life.
+// Conn is one Engine.IO session, over long-polling, WebSocket or
+// WebTransport, possibly upgraded from long-polling to one of the others
+// during its life.
 //
 // Concurrency: Send, Close and the accessors are safe to call from any
 // goroutine; Send never blocks on the network. The callbacks set with
@@ -47,27 +49,32 @@ type Conn struct {
 	lastReadable int64      // guarded by readMu; when that callback last handled a message (UnixNano)
 
 	mu         sync.Mutex
-	ws         *websocket.Conn       // guarded by mu; the WebSocket transport, once in use
-	queue      []*Message            // guarded by mu; outbound packets not yet handed to a transport
-	queued     int                   // guarded by mu; bytes in queue
-	pollWake   chan struct{}         // guarded by mu; non-nil while a long-polling GET waits
-	upgradeWS  *websocket.Conn       // guarded by mu; the WebSocket being probed for an upgrade
-	pingDue    time.Time             // guarded by mu; when the next ping is scheduled
-	hbNext     *Conn                 // guarded by srv.hb.mu; the heartbeat slot's list
-	hbPrev     *Conn                 // guarded by srv.hb.mu
-	hbSlot     int64                 // guarded by srv.hb.mu; 0 when not scheduled
-	closeTimer *time.Timer           // guarded by mu; bounds a graceful close over long-polling
-	reg        *netpoll.Registration // guarded by mu; nil unless polled
-	done       chan struct{}         // guarded by mu; made by Done, closed when the session has ended
-	state      connState             // guarded by mu
-	transport  transportKind         // guarded by mu
-	flushing   bool                  // guarded by mu; a WebSocket writer (flusher or SendNow) runs
-	posting    bool                  // guarded by mu; a long-polling POST is being read
-	closeNoop  bool                  // guarded by mu; a waiting GET ends with a noop, not a close packet
-	upgrading  bool                  // guarded by mu; an upgrade request is being handled
-	probed     bool                  // guarded by mu; the upgrade probe was answered
-	upgraded   bool                  // guarded by mu
-	awaitPong  bool                  // guarded by mu
+	ws         *websocket.Conn          // guarded by mu; the WebSocket transport, once in use
+	queue      []*Message               // guarded by mu; outbound packets not yet handed to a transport
+	queued     int                      // guarded by mu; bytes in queue
+	pollWake   chan struct{}            // guarded by mu; non-nil while a long-polling GET waits
+	upgradeWS  *websocket.Conn          // guarded by mu; the WebSocket being probed for an upgrade
+	wt         *wtTransport             // guarded by mu; the WebTransport stream in use, or being probed while polling (webtransport.go)
+	hbDue      int64                    // guarded by mu; UnixNano (8 bytes, not 24): the next ping, or while awaitPong the pong deadline
+	hbNext     *Conn                    // guarded by srv.hb.mu; the heartbeat slot's list
+	hbPrev     *Conn                    // guarded by srv.hb.mu
+	hbSlot     int64                    // guarded by srv.hb.mu; 0 when not scheduled
+	closeTimer *time.Timer              // guarded by mu; bounds a graceful close over long-polling
+	reg        *netpoll.Registration    // guarded by mu; nil unless polled
+	done       chan struct{}            // guarded by mu; made by Done, closed when the session has ended
+	post       *http.ResponseController // guarded by mu; the long-polling POST whose body is being read
+	state      connState                // guarded by mu
+	transport  transportKind            // guarded by mu
+	flushing   bool                     // guarded by mu; a WebSocket writer (flusher or SendNow) runs
+	pending    bool                     // guarded by mu; in the server's flush queue, no writer yet (flushq.go)
+	closeNoop  bool                     // guarded by mu; a waiting GET ends with a noop, not a close packet
+	upgrading  bool                     // guarded by mu; an upgrade request is being handled
+	probed     bool                     // guarded by mu; the upgrade probe was answered
+	upgraded   bool                     // guarded by mu
+	awaitPong  bool                     // guarded by mu
+	ready      bool                     // guarded by mu; OnConnection has returned (see Server.Close)
+	v3flags    uint8                    // guarded by mu; protocol v3 transport flags (eio3.go)
+	proto3     bool                     // immutable; the session speaks Engine.IO protocol v3
 }
 
 // transportKind is the transport in use (a byte rather than its name).
@@ -76,18 +83,25 @@ type transportKind uint8
 const (
 	kindPolling transportKind = iota
 	kindWebSocket
+	kindWebTransport
 )
 
 func kindOf(name string) transportKind {
-	if name == WebSocket {
+	switch name {
+	case WebSocket:
 		return kindWebSocket
+	case WebTransport:
+		return kindWebTransport
 	}
 	return kindPolling
 }
 
 func (k transportKind) String() string {
-	if k == kindWebSocket {
+	switch k {
+	case kindWebSocket:
 		return WebSocket
+	case kindWebTransport:
+		return WebTransport
 	}
 	return Polling
 }
@@ -215,11 +229,17 @@ func (c *Conn) RemoteAddr() string {
 	return host
 }
 
-// Protocol returns the Engine.IO protocol revision, 4.
-func (c *Conn) Protocol() int { return 4 }
+// Protocol returns the Engine.IO protocol revision: 4, or 3 for a
+// Socket.IO 2.x client (Options.AllowEIO3).
+func (c *Conn) Protocol() int {
+	if c.proto3 {
+		return 3
+	}
+	return 4
+}
 
-// Transport returns the name of the transport in use: "polling" or
-// "websocket".
+// Transport returns the name of the transport in use: "polling",
+// "websocket" or "webtransport".
 func (c *Conn) Transport() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -309,8 +329,14 @@ func (c *Conn) upgradeCallback() func(string) {
 // openMessages builds the handshake packet (and the initial packet).
 func (c *Conn) openMessages() []*Message {
 	upgrades := []string{}
-	if c.transport == kindPolling && !c.srv.opts.DisableUpgrades && c.srv.opts.allows(WebSocket) {
-		upgrades = append(upgrades, WebSocket)
+	if c.transport == kindPolling && !c.srv.opts.DisableUpgrades {
+		// Node's order (polling.upgradesTo); a client probes every upgrade
+		// it knows at once, and favours WebTransport.
+		for _, t := range [...]string{WebSocket, WebTransport} {
+			if c.srv.opts.allows(t) {
+				upgrades = append(upgrades, t)
+			}
+		}
 	}
 	data, _ := json.Marshal(struct {
 		SID          string   `json:"sid"`
@@ -343,6 +369,9 @@ func (c *Conn) Send(volatile bool, msgs ...*Message) error {
 	}
 	if volatile && !c.writableLocked() {
 		c.mu.Unlock()
+		if o := c.srv.obs.Load(); o != nil {
+			o.dropped()
+		}
 		return nil
 	}
 	if c.queued > 0 && c.queued+n > c.srv.opts.MaxBufferedBytes {
@@ -361,23 +390,33 @@ func (c *Conn) Send(volatile bool, msgs ...*Message) error {
 
 // SendNow is Send for replies that want to leave at once: when the
 // WebSocket writer is idle, the caller writes the frames itself, without
-// waiting (a full socket buffer falls back to the queue and its flusher),
-// which saves handing them to a flusher goroutine. Broadcasts should use
-// Send, whose flusher batches what accumulates.
+// waiting (a full socket buffer falls back to the queue and a flusher),
+// which saves handing them to the server's flush queue. Messages already
+// queued for that queue go first, with these. Broadcasts should use Send:
+// the flush queue's workers batch what accumulates.
 func (c *Conn) SendNow(msgs ...*Message) error {
 	c.mu.Lock()
-	if c.state != stateOpen || c.transport != kindWebSocket || c.ws == nil || c.flushing || len(c.queue) > 0 {
+	if c.state != stateOpen || c.transport != kindWebSocket || c.ws == nil || c.flushing || (len(c.queue) > 0 && !c.pending) {
 		c.mu.Unlock()
 		return c.Send(false, msgs...)
 	}
+	if c.pending {
+		// Broadcasts wait for a worker of the flush queue: they go first,
+		// with the reply, now.
+		c.pending = false
+		msgs = append(c.queue[:len(c.queue):len(c.queue)], msgs...)
+		c.queue, c.queued = nil, 0
+	}
 	ws := c.ws
+	b64 := c.v3flags&v3WSB64 != 0
 	c.flushing = true // the writer role is ours until the frames are out
 	c.mu.Unlock()
 
 	var arr [4][]byte
 	bufs := arr[:0]
+	threshold := c.srv.deflateThreshold()
 	for _, m := range msgs {
-		bufs = append(bufs, m.frame)
+		bufs = append(bufs, c.wsFrameFor(m, ws, threshold, b64))
 	}
 	done, err := ws.TryWriteFrames(bufs, c.srv.opts.WriteTimeout)
 	if err != nil {
@@ -386,6 +425,9 @@ func (c *Conn) SendNow(msgs ...*Message) error {
 		c.mu.Unlock()
 		c.finalize(ReasonTransportError, err)
 		return err
+	}
+	if o := c.srv.obs.Load(); o != nil && done {
+		o.sent(msgs) // else the flusher counts them
 	}
 	c.mu.Lock()
 	if !done {
@@ -405,6 +447,61 @@ func (c *Conn) SendNow(msgs ...*Message) error {
 	return nil
 }
 
+func init() {
+	eioseam.SendTextNow = func(c any, buf []byte) error { return c.(*Conn).sendTextNow(buf) }
+}
+
+// sendTextNow is SendNow for one text packet held in buf, laid out as for
+// NewTextMessageInPlace, by a caller that reuses buf (a pooled buffer):
+// buf is not kept. It is written at once when the WebSocket writer is
+// idle and the socket takes it whole, which is the common case of a
+// reply; otherwise (long-polling, a busy or full socket, compression,
+// Engine.IO v3, an observer) a copy of exactly its size takes SendNow's
+// way.
+func (c *Conn) sendTextNow(buf []byte) error {
+	c.mu.Lock()
+	ws := c.ws
+	if c.state != stateOpen || c.transport != kindWebSocket || ws == nil || c.flushing || len(c.queue) > 0 ||
+		c.proto3 || c.srv.obs.Load() != nil {
+		c.mu.Unlock()
+		return c.SendNow(copyText(buf))
+	}
+	if _, ok := ws.Compressor(); ok && len(buf)-Headroom >= c.srv.deflateThreshold() {
+		c.mu.Unlock()
+		return c.SendNow(copyText(buf))
+	}
+	c.flushing = true // the writer role is ours until the frame is out
+	c.mu.Unlock()
+
+	frame := [1][]byte{websocket.FrameInPlace(buf, Headroom, websocket.OpText)}
+	done, err := ws.TryWriteFrames(frame[:], c.srv.opts.WriteTimeout)
+	if err != nil {
+		c.mu.Lock()
+		c.flushing = false
+		c.mu.Unlock()
+		c.finalize(ReasonTransportError, err)
+		return err
+	}
+	c.mu.Lock()
+	if !done {
+		m := copyText(buf)
+		c.queue = append(append(make([]*Message, 0, 1+len(c.queue)), m), c.queue...)
+		c.queued += m.size()
+	}
+	if len(c.queue) > 0 || c.state == stateClosing {
+		go c.flushWebSocket() // c.flushing stays set for it
+	} else {
+		c.flushing = false
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// copyText is NewTextMessageInPlace on a copy of buf.
+func copyText(buf []byte) *Message {
+	return NewTextMessageInPlace(append(make([]byte, 0, len(buf)), buf...))
+}
+
 // SendText queues a message packet holding text (copied).
 func (c *Conn) SendText(text []byte) error { return c.Send(false, NewTextMessage(text)) }
 
@@ -416,7 +513,7 @@ func (c *Conn) writableLocked() bool {
 	if len(c.queue) > 0 {
 		return false
 	}
-	if c.transport == kindWebSocket {
+	if c.transport != kindPolling {
 		return !c.flushing
 	}
 	return c.pollWake != nil
@@ -424,14 +521,20 @@ func (c *Conn) writableLocked() bool {
 
 // kickLocked gets queued packets moving on the current transport.
 func (c *Conn) kickLocked() {
-	if c.transport == kindWebSocket {
-		if !c.flushing && c.ws != nil {
-			c.flushing = true
-			go c.flushWebSocket()
+	switch c.transport {
+	case kindWebSocket:
+		if !c.flushing && !c.pending && c.ws != nil {
+			c.pending = true
+			c.srv.flushq.push(c)
 		}
-		return
+	case kindWebTransport:
+		if !c.flushing && c.wt != nil {
+			c.flushing = true
+			go c.flushWebTransport()
+		}
+	default:
+		c.wakePollLocked()
 	}
-	c.wakePollLocked()
 }
 
 func (c *Conn) wakePollLocked() {
@@ -457,6 +560,15 @@ func (c *Conn) Close() {
 		ws := c.upgradeWS
 		c.upgradeWS = nil
 		defer ws.Close(websocket.CloseNormal, "")
+	}
+	if t := c.wt; t != nil && c.transport == kindPolling { // an upgrade's probe
+		c.wt = nil
+		defer t.close(0, "")
+	}
+	if c.transport == kindWebTransport {
+		c.kickLocked() // its flusher ends the session once the queue is out
+		c.mu.Unlock()
+		return
 	}
 	if c.transport == kindWebSocket {
 		if !c.flushing {
@@ -491,7 +603,10 @@ func (c *Conn) finalize(reason string, err error) {
 		c.closeTimer.Stop()
 	}
 	ws, uws := c.ws, c.upgradeWS
-	writing := c.flushing
+	wt := c.wt
+	// A writer, or the rest of a partial write that its writer left to
+	// the WebSocket (c.flushing is clear then).
+	writing := c.flushing || (ws != nil && ws.Writing())
 	if c.reg != nil {
 		// Before the descriptor is closed, so that a new connection that
 		// reuses its number is not mistaken for this one.
@@ -502,6 +617,12 @@ func (c *Conn) finalize(reason string, err error) {
 	c.upgradeWS = nil
 	c.queue, c.queued = nil, 0
 	c.wakePollLocked() // a waiting GET answers with a close (or noop) packet
+	if c.post != nil {
+		// Cut short the body being read: the POST ends with its session.
+		// Under mu, which its handler takes to clear post before it
+		// returns: the controller is not used past the handler's end.
+		_ = c.post.SetReadDeadline(aLongTimeAgo)
+	}
 	if c.done != nil {
 		close(c.done)
 	}
@@ -525,7 +646,13 @@ func (c *Conn) finalize(reason string, err error) {
 	if uws != nil {
 		_ = uws.Close(websocket.CloseNormal, "")
 	}
+	if wt != nil {
+		wt.close(wtCloseCode(reason), reason)
+	}
 	c.srv.log.Debug("engineio: session closed", "sid", c.id, "reason", reason, "err", err)
+	if o := c.srv.obs.Load(); o != nil {
+		o.closed(c, reason, err)
+	}
 	if c.h != nil {
 		c.h.OnClose(reason, err)
 	}
@@ -535,28 +662,43 @@ func (c *Conn) finalize(reason string, err error) {
 // the pong deadline and the next pings.
 func (c *Conn) startHeartbeat() {
 	c.mu.Lock()
-	if c.state == stateOpen {
-		c.pingDue = time.Now().Add(c.srv.opts.PingInterval)
-		c.srv.hb.schedule(c, c.pingDue)
+	switch {
+	case c.state != stateOpen:
+	case c.proto3:
+		c.startHeartbeatV3Locked()
+	default:
+		c.hbDue = time.Now().Add(c.srv.opts.PingInterval).UnixNano()
+		c.srv.hb.schedule(c, c.hbDue, true)
 	}
 	c.mu.Unlock()
 }
 
+// onHeartbeat runs when the ping is due, or, while a pong is awaited, at
+// its deadline.
 func (c *Conn) onHeartbeat() {
 	c.mu.Lock()
 	if c.state == stateClosed {
 		c.mu.Unlock()
 		return
 	}
+	now := time.Now().UnixNano()
 	if c.awaitPong {
+		if now < c.hbDue {
+			// Early, which a slot timer is not meant to be (the wall clock
+			// moved): wait for the deadline, in a later slot.
+			c.srv.hb.schedule(c, c.hbDue+1, false)
+			c.mu.Unlock()
+			return
+		}
 		c.mu.Unlock()
 		c.finalize(ReasonPingTimeout, nil)
 		return
 	}
 	c.awaitPong = true
-	// The deadline follows the schedule, not this callback's (possibly
-	// late) run, so that expired() and the timer agree.
-	c.srv.hb.schedule(c, c.pingDue.Add(c.srv.opts.PingTimeout))
+	// The client has PingTimeout from now, when the ping is queued (Node's
+	// resetPingTimeout), whatever the schedule said.
+	c.hbDue = now + int64(c.srv.opts.PingTimeout)
+	c.srv.hb.schedule(c, c.hbDue, false)
 	c.queue = append(c.queue, pingMessage)
 	c.queued += pingMessage.size()
 	c.kickLocked()
@@ -567,8 +709,8 @@ func (c *Conn) onPong() {
 	c.mu.Lock()
 	if c.awaitPong && c.state != stateClosed {
 		c.awaitPong = false
-		c.pingDue = time.Now().Add(c.srv.opts.PingInterval)
-		c.srv.hb.schedule(c, c.pingDue)
+		c.hbDue = time.Now().Add(c.srv.opts.PingInterval).UnixNano()
+		c.srv.hb.schedule(c, c.hbDue, true)
 	}
 	c.mu.Unlock()
 }
@@ -583,10 +725,10 @@ func (c *Conn) expired() bool {
 		c.mu.Unlock()
 		return true
 	}
-	// Awaiting the pong or not, the session is late once the scheduled
-	// ping plus the timeout has passed.
-	due := c.pingDue.Add(c.srv.opts.PingTimeout)
-	late := !c.pingDue.IsZero() && !time.Now().Before(due)
+	// Only an awaited pong can be late: a ping that has not left yet (its
+	// timer is late) is not the client's fault. At the deadline itself the
+	// pong is still in time.
+	late := c.awaitPong && time.Now().UnixNano() > c.hbDue
 	c.mu.Unlock()
 	if late {
 		c.finalize(ReasonPingTimeout, nil)
@@ -603,13 +745,24 @@ func (c *Conn) handlePacket(p eioparser.Packet) bool {
 		c.mu.Lock()
 		open := c.state == stateOpen
 		c.mu.Unlock()
+		if o := c.srv.obs.Load(); o != nil && open && len(p.Data) > 0 {
+			o.received(1, len(p.Data))
+		}
 		if open && c.h != nil {
 			c.h.OnMessage(p.Data, p.Binary)
 		}
 		c.recvMu.Unlock()
 	case eioparser.Pong:
+		if c.proto3 {
+			c.finalize(ReasonTransportError, ErrHeartbeatDirection)
+			return false
+		}
 		c.onPong()
 	case eioparser.Ping:
+		if c.proto3 {
+			c.onPingV3()
+			break
+		}
 		c.finalize(ReasonTransportError, ErrHeartbeatDirection)
 		return false
 	case eioparser.Close:

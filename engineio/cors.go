@@ -14,6 +14,8 @@ type CORSOptions struct {
 	// with "Access-Control-Allow-Origin: *" (which browsers refuse together
 	// with credentials: use AllowOrigin to reflect any origin instead). Other
 	// entries must equal the request's Origin header, which is then reflected.
+	// Without "*", WebSocket requests from other origins are refused (see
+	// Options.CORS).
 	Origins []string
 	// AllowOrigin, when set, is asked about origins that Origins does not
 	// list; returning true reflects the origin.

@@ -74,11 +74,14 @@ var (
 	ErrPollOverlap = errors.New("engineio: overlap from client")
 	// ErrDataOverlap: a second long-polling POST arrived while one was read.
 	ErrDataOverlap = errors.New("engineio: data request overlap from client")
-	// ErrPollClosed: the client went away during a long-polling GET.
+	// ErrPollClosed: the client went away during a long-polling request,
+	// or the body of its POST did not come in time (the error then wraps
+	// the read error too).
 	ErrPollClosed = errors.New("engineio: poll connection closed prematurely")
 	// ErrInvalidContent: a long-polling POST declared binary content.
 	ErrInvalidContent = errors.New("engineio: invalid content")
-	// ErrHeartbeatDirection: the client sent a ping, which v4 forbids.
+	// ErrHeartbeatDirection: the client sent a ping, which v4 forbids (or,
+	// with protocol v3, where the client pings, a pong).
 	ErrHeartbeatDirection = errors.New("engineio: invalid heartbeat direction")
 	// ErrClosed is returned by Send once the connection is closing or closed.
 	ErrClosed = errors.New("engineio: connection closed")
@@ -94,18 +97,21 @@ func writeJSONError(w http.ResponseWriter, code ErrorCode, message string) {
 	body := `{"code":` + strconv.Itoa(int(code)) + `,"message":` + string(msg) + `}`
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h["X-Content-Type-Options"] = nosniff
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
 }
 
 // writeUpgradeError answers a failed WebSocket upgrade like Node's
-// abortUpgrade: always 400, plain message, connection closed.
-func writeUpgradeError(w http.ResponseWriter, message string) {
+// abortUpgrade (which always answers 400): plain message, connection
+// closed.
+func writeUpgradeError(w http.ResponseWriter, status int, message string) {
 	h := w.Header()
 	h.Set("Connection", "close")
 	h.Set("Content-Type", "text/html")
+	h["X-Content-Type-Options"] = nosniff
 	h.Set("Content-Length", strconv.Itoa(len(message)))
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(message))
 }

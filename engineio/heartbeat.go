@@ -6,9 +6,12 @@ import (
 )
 
 // hbGranularity is the precision of the heartbeat schedule: sessions whose
-// next ping or pong deadline falls in the same slot share one timer. A
-// ping may so leave up to this much later than pingInterval; the deadline
-// checks on requests (Conn.expired) use the exact times.
+// next ping or pong deadline falls in the same slot share one timer. Pings
+// are rounded down, so they leave up to this much early, never late (a
+// ping that leaves late shortens nothing, but Node sends them on time);
+// pong deadlines are rounded up, so a session is closed up to this much
+// after its deadline, never before. Conn.expired checks the exact
+// deadline on requests.
 const hbGranularity = 20 * time.Millisecond
 
 // heartbeats schedules the pings and pong deadlines of a server's sessions
@@ -19,10 +22,18 @@ type heartbeats struct {
 	slots map[int64]*Conn // guarded by mu; slot number -> first session of its list
 }
 
-// schedule (re)places c in the slot of at, rounding up so that a session
-// is never woken early. The caller may hold c.mu.
-func (h *heartbeats) schedule(c *Conn, at time.Time) {
-	slot := (at.UnixNano() + int64(hbGranularity) - 1) / int64(hbGranularity)
+// schedule (re)places c in the slot of at (UnixNano): the slot that starts
+// at or before it when early is set (a ping), else the first that starts
+// at or after it (a deadline). The caller may hold c.mu.
+func (h *heartbeats) schedule(c *Conn, at int64, early bool) {
+	g := int64(hbGranularity)
+	slot := (at + g - 1) / g
+	// A ping takes the slot that starts before it, unless that slot is
+	// already running (an interval under hbGranularity): it would then go
+	// out at once, again and again.
+	if early && (at/g)*g > time.Now().UnixNano() {
+		slot = at / g
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.removeLocked(c)
@@ -31,7 +42,7 @@ func (h *heartbeats) schedule(c *Conn, at time.Time) {
 	}
 	first, ok := h.slots[slot]
 	if !ok {
-		time.AfterFunc(time.Until(time.Unix(0, slot*int64(hbGranularity))), func() { h.fire(slot) })
+		time.AfterFunc(time.Until(time.Unix(0, slot*g)), func() { h.fire(slot) })
 	}
 	c.hbNext, c.hbPrev, c.hbSlot = first, nil, slot
 	if first != nil {

@@ -66,6 +66,7 @@ type envConfig struct {
 	discard  bool
 	onConn   func(s *session)
 	listener func(net.Listener) net.Listener
+	wrap     func(http.Handler) http.Handler // wraps the server's handler
 }
 
 func newEnv(t testing.TB, opts *Options) *env { return newEnvWith(t, opts, envConfig{}) }
@@ -124,7 +125,11 @@ func newEnvWith(t testing.TB, opts *Options, cfg envConfig) *env {
 	})
 	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 8}
 	e.hc = &http.Client{Transport: tr, Timeout: waitTime}
-	e.ts = httptest.NewUnstartedServer(e.srv)
+	var h http.Handler = e.srv
+	if cfg.wrap != nil {
+		h = cfg.wrap(h)
+	}
+	e.ts = httptest.NewUnstartedServer(h)
 	if cfg.listener != nil {
 		e.ts.Listener = cfg.listener(e.ts.Listener)
 	}

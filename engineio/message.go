@@ -1,6 +1,8 @@
 package engineio
 
 import (
+	"sync/atomic"
+
 	"github.com/socketio-go/socketio/eioparser"
 	"github.com/socketio-go/socketio/internal/websocket"
 )
@@ -16,9 +18,13 @@ const Headroom = websocket.MaxFrameHeaderLen
 // safe to share between goroutines; encoding a broadcast once and sending the
 // same Message to every recipient is the intended use.
 type Message struct {
-	frame  []byte // WebSocket frame: header followed by the packet
-	hdr    int    // length of the frame header
-	binary bool   // frame[hdr:] is raw binary data, not "<type><data>"
+	frame   []byte       // WebSocket frame: header followed by the packet
+	hdr     int32        // length of the frame header (int32: Message stays 64 bytes)
+	binary  bool         // frame[hdr:] is raw binary data, not "<type><data>"
+	deflate deflateCache // the compressed frame, made once (deflate.go)
+	// v3 is, for a binary message, the same framed for Engine.IO v3
+	// WebSockets (the type byte first), made once (eio3.go).
+	v3 atomic.Pointer[Message]
 }
 
 // NewTextMessage builds a "message" packet carrying text (which is copied).
@@ -39,7 +45,7 @@ func NewTextMessageInPlace(buf []byte) *Message {
 
 func newTextInPlace(buf []byte, headroom int) *Message {
 	frame := websocket.FrameInPlace(buf, headroom, websocket.OpText)
-	return &Message{frame: frame, hdr: len(frame) - (len(buf) - headroom)}
+	return &Message{frame: frame, hdr: int32(len(frame) - (len(buf) - headroom))}
 }
 
 // NewBinaryMessage builds a "message" packet carrying binary data (which is
@@ -48,7 +54,16 @@ func NewBinaryMessage(data []byte) *Message {
 	frame := websocket.AppendFrameHeader(make([]byte, 0, websocket.MaxFrameHeaderLen+len(data)), websocket.OpBinary, len(data))
 	hdr := len(frame)
 	frame = append(frame, data...)
-	return &Message{frame: frame, hdr: hdr, binary: true}
+	return &Message{frame: frame, hdr: int32(hdr), binary: true}
+}
+
+// NewBinaryMessageInPlace builds a "message" packet carrying binary data
+// from buf without copying it: buf[:Headroom] is reserved for the frame
+// header and buf[Headroom:] is the data. buf must not be modified
+// afterwards.
+func NewBinaryMessageInPlace(buf []byte) *Message {
+	frame := websocket.FrameInPlace(buf, Headroom, websocket.OpBinary)
+	return &Message{frame: frame, hdr: int32(len(frame) - (len(buf) - Headroom)), binary: true}
 }
 
 // controlMessage builds a packet of type t with optional text data.

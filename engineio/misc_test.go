@@ -62,6 +62,15 @@ func TestMessageAccessors(t *testing.T) {
 	if p.Binary() || string(p.Data()) != `42["x"]` {
 		t.Errorf("in place: %v %q", p.Binary(), p.Data())
 	}
+	big := make([]byte, 70000)
+	big[0], big[len(big)-1] = 1, 2
+	for _, data := range [][]byte{{}, {1, 2}, big} {
+		bp := NewBinaryMessageInPlace(append(make([]byte, Headroom), data...))
+		want := NewBinaryMessage(data)
+		if !bp.Binary() || string(bp.Data()) != string(data) || string(bp.frame) != string(want.frame) {
+			t.Errorf("binary in place (%d bytes): %v, frame %x, want %x", len(data), bp.Binary(), bp.frame[:min(len(bp.frame), 12)], want.frame[:min(len(want.frame), 12)])
+		}
+	}
 }
 
 func TestRequestErrorText(t *testing.T) {
@@ -118,8 +127,18 @@ func TestPollingIEHeader(t *testing.T) {
 func TestExpiredSessionOnRequest(t *testing.T) {
 	e := newEnv(t, &Options{PingInterval: time.Hour})
 	sid, _, s := e.handshake()
+	// A ping whose timer is late has not left: the client is not late.
 	s.c.mu.Lock()
-	s.c.pingDue = time.Now().Add(-2 * time.Hour) // as if the timer were late
+	s.c.hbDue = time.Now().Add(-time.Hour).UnixNano()
+	s.c.mu.Unlock()
+	if resp, body := e.post(sid, "4x"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST while the ping timer is late: %d %s", resp.StatusCode, body)
+	}
+	recv(t, s.msgs, "message")
+	// A pong awaited past its deadline is late.
+	s.c.mu.Lock()
+	s.c.awaitPong = true
+	s.c.hbDue = time.Now().Add(-time.Millisecond).UnixNano() // as if the timer were late
 	s.c.mu.Unlock()
 	resp, body := e.get("EIO=4&transport=polling&sid=" + sid)
 	if resp.StatusCode != http.StatusBadRequest || body != jsonError(UnknownSID, "Session ID unknown") {

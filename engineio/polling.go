@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -63,8 +65,13 @@ func (c *Conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 				writeJSONError(w, BadRequest, BadRequest.Message())
 				return
 			}
-			c.writePoll(w, r, msgs)
-			if last {
+			err := c.writePoll(w, r, msgs)
+			switch {
+			case err != nil:
+				// The client does not read (WriteTimeout) or went away:
+				// what this answer held is lost.
+				c.finalize(ReasonTransportError, err)
+			case last:
 				c.finalize(ReasonForcedClose, nil)
 			}
 			return
@@ -145,13 +152,15 @@ var (
 	textPlainUTF8 = []string{"text/plain; charset=UTF-8"}
 	textHTML      = []string{"text/html"}
 	noStore       = []string{"no-store"}
+	nosniff       = []string{"nosniff"} // browsers must not take a payload for HTML or script
 	two           = []string{"2"}
 )
 
 var payloadPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// writePoll writes packets as one long-polling payload.
-func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, msgs []*Message) {
+// writePoll writes packets as one long-polling payload. An error means the
+// packets may not have reached the client.
+func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, msgs []*Message) error {
 	n := len(msgs)
 	for _, m := range msgs {
 		n += eioparser.EncodedLen(m.packet())
@@ -160,15 +169,24 @@ func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, msgs []*Message
 	buf.Reset()
 	buf.Grow(n)
 	body := buf.AvailableBuffer()
-	for i, m := range msgs {
-		if i > 0 {
-			body = append(body, eioparser.Separator)
+	contentType := textPlainUTF8
+	if c.proto3 {
+		c.mu.Lock()
+		flags := c.v3flags
+		c.mu.Unlock()
+		body, contentType = c.appendPollV3(body, msgs, flags)
+	} else {
+		for i, m := range msgs {
+			if i > 0 {
+				body = append(body, eioparser.Separator)
+			}
+			body = eioparser.AppendPacket(body, m.packet())
 		}
-		body = eioparser.AppendPacket(body, m.packet())
 	}
 
 	h := w.Header()
-	h["Content-Type"] = textPlainUTF8
+	h["Content-Type"] = contentType
+	h["X-Content-Type-Options"] = nosniff
 	c.commonHeaders(h, r)
 	comp := c.srv.opts.HTTPCompression
 	if enc := acceptedEncoding(r); enc != "" && !comp.Disable && len(body) >= comp.Threshold {
@@ -179,11 +197,16 @@ func (c *Conn) writePoll(w http.ResponseWriter, r *http.Request, msgs []*Message
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.setWriteDeadline(http.NewResponseController(w))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	_, err := w.Write(body)
 	if buf.Cap() <= 64<<10 {
 		payloadPool.Put(buf)
 	}
+	if o := c.srv.obs.Load(); o != nil && err == nil {
+		o.sent(msgs)
+	}
+	return err
 }
 
 // commonHeaders adds what Node's polling transport adds to every response.
@@ -205,57 +228,107 @@ func (c *Conn) handleData(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		writeJSONError(w, UnknownSID, UnknownSID.Message())
 		return
-	case c.posting:
+	case c.post != nil:
 		c.mu.Unlock()
 		w.WriteHeader(http.StatusBadRequest)
 		c.finalize(ReasonTransportError, ErrDataOverlap)
 		return
-	case r.Header.Get("Content-Type") == "application/octet-stream":
+	case r.Header.Get("Content-Type") == "application/octet-stream" && !c.proto3:
 		c.mu.Unlock()
 		w.WriteHeader(http.StatusBadRequest)
 		c.finalize(ReasonTransportError, ErrInvalidContent)
 		return
 	}
-	c.posting = true
+	rc := http.NewResponseController(w)
+	c.post = rc // finalize aborts the read through it
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.posting = false
-		c.mu.Unlock()
-	}()
+	body, err := c.readPost(r, rc)
+	c.mu.Lock()
+	c.post = nil
+	c.mu.Unlock()
 
-	max := c.srv.opts.MaxHTTPBufferSize
-	if r.ContentLength > max {
+	switch {
+	case errors.Is(err, errTooLarge):
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	if err != nil {
-		c.finalize(ReasonTransportError, ErrPollClosed)
+	case err != nil:
+		// The client went away, was too slow, or the session ended.
+		c.finalize(ReasonTransportError, fmt.Errorf("%w: %w", ErrPollClosed, err))
+		writeJSONError(w, UnknownSID, UnknownSID.Message())
 		return
 	}
-	if int64(len(body)) > max {
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
-		return
-	}
-	packets, perr := eioparser.DecodePayload(body)
-	for _, p := range packets {
-		if !c.handlePacket(p) {
-			break
+	if c.proto3 {
+		c.handleDataV3(body, r.Header.Get("Content-Type") == "application/octet-stream")
+	} else {
+		packets, perr := eioparser.DecodePayload(body)
+		for _, p := range packets {
+			if !c.handlePacket(p) {
+				break
+			}
 		}
-	}
-	if perr != nil {
-		c.finalize(ReasonParseError, perr)
-		writeJSONError(w, BadRequest, BadRequest.Message())
-		return
+		if perr != nil {
+			c.finalize(ReasonParseError, perr)
+			writeJSONError(w, BadRequest, BadRequest.Message())
+			return
+		}
 	}
 	h := w.Header()
 	h["Content-Type"] = textHTML
+	h["X-Content-Type-Options"] = nosniff
 	h["Content-Length"] = two
 	c.commonHeaders(h, r)
+	c.setWriteDeadline(rc)
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")
 }
+
+var errTooLarge = errors.New("engineio: payload too large")
+
+// readPost reads a POST body of at most MaxHTTPBufferSize bytes.
+func (c *Conn) readPost(r *http.Request, rc *http.ResponseController) ([]byte, error) {
+	max := c.srv.opts.MaxHTTPBufferSize
+	if r.ContentLength > max {
+		return nil, errTooLarge
+	}
+	// No other POST, and so no pong, can arrive while this one is read:
+	// PingInterval + PingTimeout after it began, its session has expired
+	// anyway, and finalize then cuts the read short. The deadline is the
+	// backstop for when that does not happen; one more PingTimeout lets
+	// the heartbeat, which reports the right reason, normally end it
+	// first. A ResponseWriter without deadlines (http.ErrNotSupported)
+	// leaves the read to the client and the http.Server's ReadTimeout.
+	o := &c.srv.opts
+	_ = rc.SetReadDeadline(time.Now().Add(o.PingInterval + 2*o.PingTimeout))
+	if n := r.ContentLength; n > 0 {
+		// The size is known (and checked above): one allocation of it,
+		// rather than io.ReadAll's growing buffer. The body reader stops
+		// at Content-Length.
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > max {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+// setWriteDeadline bounds the writing of a response by WriteTimeout, so
+// that a client that does not read cannot hold its handler. net/http
+// clears the deadline once the response is out (after the handler's
+// final flush); without deadline support there is no bound, as before.
+func (c *Conn) setWriteDeadline(rc *http.ResponseController) {
+	_ = rc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+}
+
+// aLongTimeAgo is a deadline in the past: it fails pending I/O at once.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // acceptedEncoding picks gzip or deflate from Accept-Encoding, preferring
 // gzip as Node does, honouring q=0.

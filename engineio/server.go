@@ -9,11 +9,14 @@ package engineio
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/socketio-go/socketio/internal/id"
 	"github.com/socketio-go/socketio/internal/websocket"
@@ -23,13 +26,18 @@ import (
 // OnConnectionError) before serving; all other methods are safe for
 // concurrent use.
 type Server struct {
-	opts Options
-	log  *slog.Logger
+	opts      Options
+	log       *slog.Logger
+	wsDeflate *websocket.DeflateOptions // nil: WebSocket compression off
 
 	onConnection func(*Conn)         // set before serving
 	onConnError  func(*RequestError) // set before serving
 
-	hb heartbeats // the sessions' ping schedule
+	obsMu sync.Mutex                // serialises AddObserver
+	obs   atomic.Pointer[observers] // nil without observers
+
+	hb     heartbeats // the sessions' ping schedule
+	flushq flushQueue // WebSocket connections with messages to write (flushq.go)
 
 	mu      sync.RWMutex
 	clients map[string]*Conn // guarded by mu
@@ -39,11 +47,15 @@ type Server struct {
 // NewServer returns a server with the given options (nil for the defaults).
 func NewServer(opts *Options) *Server {
 	o := opts.withDefaults()
-	return &Server{
-		opts:    o,
-		log:     o.Logger,
-		clients: make(map[string]*Conn),
+	_, wsDeflate := o.PerMessageDeflate.withDefaults()
+	s := &Server{
+		opts:      o,
+		log:       o.Logger,
+		wsDeflate: wsDeflate,
+		clients:   make(map[string]*Conn),
 	}
+	s.AddObserver(o.Observer)
+	return s
 }
 
 // Options returns the options in effect, defaults filled in.
@@ -83,7 +95,15 @@ func (s *Server) Close() {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.finalize(ReasonForcedClose, nil)
+		// A session whose OnConnection has not returned yet is closed by
+		// its handshake, which checks s.closed after setting ready: its
+		// callbacks may not be set yet.
+		c.mu.Lock()
+		ready := c.ready
+		c.mu.Unlock()
+		if ready {
+			c.finalize(ReasonForcedClose, nil)
+		}
 	}
 }
 
@@ -115,12 +135,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, upgrade, &RequestError{Code: code, Message: message, Context: context, Request: r})
 	}
 
-	if !s.opts.allows(transport) {
+	// Handshakes are kept with their session, and upgrades are bounded
+	// alike; other requests of a session are not kept.
+	if (sid == "" || upgrade) && headerTooLarge(r, s.opts.MaxRequestHeaderBytes) {
+		s.rejectHeaderTooLarge(w, r)
+		return
+	}
+	// WebTransport sessions come through package webtransport, as in Node
+	// (verify refuses the name over HTTP).
+	if !s.opts.allows(transport) || transport == WebTransport {
 		fail(UnknownTransport, "", "")
 		return
 	}
 	if invalidHeaderValue(r.Header.Get("Origin")) {
 		fail(BadRequest, "INVALID_ORIGIN", "")
+		return
+	}
+	if upgrade && !s.originAllowed(r) {
+		fail(Forbidden, originNotAllowed, "")
 		return
 	}
 	if sid != "" {
@@ -134,6 +166,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				fail(BadRequest, "TRANSPORT_MISMATCH", "")
 				return
 			}
+			if protocolOf(q.eio) != c.Protocol() {
+				fail(BadRequest, "PROTOCOL_MISMATCH", "")
+				return
+			}
 			c.handleUpgrade(w, r)
 			return
 		}
@@ -141,6 +177,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// request naming the WebSocket transport is not a WebSocket.
 		if current := c.Transport(); current != transport || transport != Polling {
 			fail(BadRequest, "TRANSPORT_MISMATCH", "")
+			return
+		}
+		if protocolOf(q.eio) != c.Protocol() {
+			fail(BadRequest, "PROTOCOL_MISMATCH", "")
 			return
 		}
 		c.handlePolling(w, r)
@@ -160,11 +200,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.eio != "4" {
+	if q.eio != "4" && !s.opts.AllowEIO3 {
 		fail(UnsupportedProtocolVersion, "", "")
 		return
 	}
-	s.handshake(w, r, transport)
+	s.handshake(w, r, transport, protocolOf(q.eio))
 }
 
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, upgrade bool, e *RequestError) {
@@ -172,14 +212,52 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, upgrade bool, e 
 	if s.onConnError != nil {
 		s.onConnError(e)
 	}
+	if o := s.obs.Load(); o != nil {
+		o.refused(e)
+	}
 	if upgrade {
-		writeUpgradeError(w, e.Message)
+		// Node answers every refused upgrade with a 400; a refused origin
+		// is ours alone, and says so.
+		status := http.StatusBadRequest
+		if e.Context == originNotAllowed {
+			status = http.StatusForbidden
+		}
+		writeUpgradeError(w, status, e.Message)
 		return
 	}
 	writeJSONError(w, e.Code, e.Message)
 }
 
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string) {
+// originNotAllowed is the context of WebSocket requests refused for their
+// origin.
+const originNotAllowed = "ORIGIN_NOT_ALLOWED"
+
+// originAllowed reports whether a WebSocket request may proceed from its
+// Origin. Browsers do not apply CORS to WebSockets: without this check any
+// site's page could open one with its user's cookies.
+func (s *Server) originAllowed(r *http.Request) bool {
+	if s.opts.CheckOrigin != nil {
+		return s.opts.CheckOrigin(r)
+	}
+	c := s.opts.CORS
+	origin := r.Header.Get("Origin")
+	if c == nil || origin == "" {
+		return true // as Node; not a browser
+	}
+	for _, o := range c.Origins {
+		if o == "*" || o == origin {
+			return true
+		}
+	}
+	if c.AllowOrigin != nil && c.AllowOrigin(origin, r) {
+		return true
+	}
+	// The server's own pages need no CORS for long-polling either.
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, protocol int) {
 	sid := ""
 	if s.opts.GenerateID != nil {
 		var err error
@@ -191,10 +269,14 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		sid = id.New()
 	}
 	c := newConn(s, sid, r, transport)
+	if protocol == 3 {
+		c.proto3 = true
+		c.v3flags = v3QueryFlags(r.URL.RawQuery, transport)
+	}
 
 	h := w.Header()
 	if s.opts.Cookie != nil {
-		h.Add("Set-Cookie", s.opts.cookieHeader(sid))
+		h.Add("Set-Cookie", s.opts.cookieHeader(sid, r.TLS != nil))
 	}
 	if s.opts.InitialHeaders != nil {
 		s.opts.InitialHeaders(h, r)
@@ -205,13 +287,32 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		s.opts.Headers(h, r)
 	}
 
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	var open []*Message
-	if !closed {
-		open = c.openMessages()
+	// The session is registered before anything that carries its sid
+	// leaves: a client may use the sid as soon as it has it. Server.Close
+	// leaves it to this goroutine until OnConnection has returned (see
+	// ready).
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		if transport == WebSocket {
+			if ws, err := websocket.Accept(w, r, h); err != nil {
+				s.rejectWebSocket(w, r, err)
+			} else {
+				_ = ws.Close(websocket.CloseGoingAway, "server closed")
+			}
+		} else {
+			writeJSONError(w, BadRequest, "Server closed")
+		}
+		return
 	}
+	s.clients[sid] = c
+	s.mu.Unlock()
+	obs := s.obs.Load()
+	if obs != nil {
+		obs.opened(c)
+	}
+
+	open := c.openMessages()
 	var ws *websocket.Conn
 	if transport == WebSocket {
 		// The open packet goes out with the handshake response, in one
@@ -221,32 +322,38 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			frames[i] = m.frame
 		}
 		var err error
-		ws, err = websocket.AcceptWithFrames(w, r, h, frames)
+		ws, err = websocket.AcceptWith(w, r, &websocket.AcceptOptions{Header: h, Frames: frames, Deflate: s.wsDeflate})
 		if err != nil {
+			c.finalize(ReasonTransportError, err) // no callback is set yet
 			s.rejectWebSocket(w, r, err)
 			return
 		}
+		c.mu.Lock()
 		c.ws = ws
+		c.mu.Unlock()
+		if obs != nil {
+			obs.sent(open)
+		}
+	} else {
+		_ = c.Send(false, open...)
 	}
-
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		if ws != nil {
-			_ = ws.Close(websocket.CloseGoingAway, "server closed")
-		} else {
+	if s.isClosed() {
+		c.finalize(ReasonForcedClose, nil) // closes the WebSocket
+		if ws == nil {
 			writeJSONError(w, BadRequest, "Server closed")
 		}
 		return
 	}
-	s.clients[sid] = c
-	s.mu.Unlock()
-
-	if ws == nil {
-		_ = c.Send(false, open...)
-	}
 	if s.onConnection != nil {
 		s.onConnection(c)
+	}
+	c.mu.Lock()
+	c.ready = true
+	c.mu.Unlock()
+	if s.isClosed() {
+		// Server.Close ran meanwhile and saw the session not ready (or
+		// it did not, and this is a no-op).
+		c.finalize(ReasonForcedClose, nil)
 	}
 	c.startHeartbeat()
 
@@ -254,7 +361,57 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		c.serveWebSocket(ws)
 		return
 	}
+	if c.proto3 {
+		c.answerHandshakeV3(w, r)
+		return
+	}
 	c.handlePolling(w, r)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
+// headerTooLarge reports whether r's header is over max bytes (negative:
+// no limit), counting the request URI, the host, and the header names and
+// values.
+func headerTooLarge(r *http.Request, max int) bool {
+	if max < 0 {
+		return false
+	}
+	n := len(r.RequestURI) + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+		if n > max {
+			return true
+		}
+	}
+	return n > max
+}
+
+// rejectHeaderTooLarge answers 431, as Node's HTTP parser does, and closes
+// the connection: a client that sends such headers is not worth keeping.
+func (s *Server) rejectHeaderTooLarge(w http.ResponseWriter, r *http.Request) {
+	const msg = "Request Header Fields Too Large"
+	e := &RequestError{Code: BadRequest, Message: msg, Context: "REQUEST_HEADER_TOO_LARGE", Request: r}
+	s.log.Debug("engineio: request rejected", "message", e.Message, "context", e.Context, "remote", r.RemoteAddr)
+	if s.onConnError != nil {
+		s.onConnError(e)
+	}
+	if o := s.obs.Load(); o != nil {
+		o.refused(e)
+	}
+	h := w.Header()
+	h.Set("Connection", "close")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h["X-Content-Type-Options"] = nosniff
+	h.Set("Content-Length", strconv.Itoa(len(msg)))
+	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+	_, _ = io.WriteString(w, msg)
 }
 
 // rejectWebSocket answers a WebSocket handshake that failed validation.

@@ -117,7 +117,7 @@ func waitFlushersDone(t *testing.T, c *Conn) {
 	waitFor(t, "writer exit", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return !c.flushing
+		return !c.flushing && !c.pending
 	})
 }
 
@@ -145,19 +145,23 @@ func TestServerCloseWithStuckClients(t *testing.T) {
 			}
 		}
 	}
-	// A message sent a while later stays queued behind the blocked write.
-	time.Sleep(50 * time.Millisecond)
+	// Once the flush queue has written what the socket took (the rest
+	// goes on in the background), a message sent then waits behind the
+	// blocked write, with a flusher of its own.
 	for _, s := range sessions {
-		s.c.Send(false, msg)
-	}
-	time.Sleep(20 * time.Millisecond)
-	for _, s := range sessions {
-		s.c.mu.Lock()
-		blocked := s.c.flushing && len(s.c.queue) > 0
-		s.c.mu.Unlock()
-		if !blocked {
-			t.Fatal("the writer did not block")
+		waitFor(t, "the first write", func() bool {
+			s.c.mu.Lock()
+			defer s.c.mu.Unlock()
+			return !s.c.pending && len(s.c.queue) == 0
+		})
+		if err := s.c.Send(false, msg); err != nil {
+			t.Fatal(err)
 		}
+		waitFor(t, "a blocked writer", func() bool {
+			s.c.mu.Lock()
+			defer s.c.mu.Unlock()
+			return s.c.flushing
+		})
 	}
 	start := time.Now()
 	e.srv.Close()

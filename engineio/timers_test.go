@@ -169,3 +169,67 @@ func TestPollingClientGoneFakeClock(t *testing.T) {
 		}
 	})
 }
+
+// Off the heartbeat slots, a ping leaves at the start of its slot (early,
+// never late), the pong deadline counts from then, its timer runs at the
+// end of the deadline's slot (late, never early), and a request is late
+// only strictly after the deadline.
+func TestHeartbeatRoundingFakeClock(t *testing.T) {
+	const (
+		interval = time.Second
+		timeout  = 500*time.Millisecond + 7*time.Millisecond
+		offset   = 7 * time.Millisecond // the fake clock starts on a slot
+	)
+	opts := &Options{PingInterval: interval, PingTimeout: timeout}
+	// awaitPing waits for the ping of a session opened offset after a
+	// slot: due at interval, it leaves offset earlier.
+	awaitPing := func(t *testing.T, c *Conn) {
+		t.Helper()
+		time.Sleep(interval - offset - time.Nanosecond)
+		synctest.Wait()
+		if q := queuedPackets(c); len(q) != 0 {
+			t.Fatalf("queued before the slot: %q", q)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if q := queuedPackets(c); len(q) != 1 || q[0] != "2" {
+			t.Fatalf("queued at the slot: %q, want a ping", q)
+		}
+		getNow(t, c)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(offset)
+		c, closes := bareSession(t, opts)
+		awaitPing(t, c)
+		// The deadline is timeout after the ping, 7 ms into a slot.
+		time.Sleep(timeout)
+		if c.expired() {
+			t.Fatal("a request at the deadline is late")
+		}
+		time.Sleep(20*time.Millisecond - offset - time.Nanosecond)
+		synctest.Wait()
+		if isClosed(c) {
+			t.Fatal("closed before the end of the deadline's slot")
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if !isClosed(c) {
+			t.Fatal("open after the deadline's slot")
+		}
+		if cl := <-closes; cl.reason != ReasonPingTimeout {
+			t.Errorf("reason %q", cl.reason)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(offset)
+		c, closes := bareSession(t, opts)
+		awaitPing(t, c)
+		time.Sleep(timeout + time.Nanosecond)
+		if !c.expired() {
+			t.Fatal("a request after the deadline is in time")
+		}
+		if cl := <-closes; cl.reason != ReasonPingTimeout {
+			t.Errorf("reason %q", cl.reason)
+		}
+	})
+}

@@ -113,7 +113,7 @@ func (c *Conn) readAvailable(ws *websocket.Conn, linger time.Duration) (stopped 
 		if stopped {
 			return
 		}
-		pkt, err := eioparser.DecodePacket(data, op == websocket.OpBinary)
+		pkt, err := c.decodeFrame(data, op == websocket.OpBinary)
 		if err != nil {
 			stopped = true
 			c.finalize(ReasonParseError, err)
@@ -139,7 +139,7 @@ func (c *Conn) readLoop(ws *websocket.Conn) {
 			c.finalize(wsCloseReason(err), err)
 			return
 		}
-		p, err := eioparser.DecodePacket(data, op == websocket.OpBinary)
+		p, err := c.decodeFrame(data, op == websocket.OpBinary)
 		if err != nil {
 			c.finalize(ReasonParseError, err)
 			return
@@ -198,22 +198,29 @@ func (c *Conn) flushWebSocket() {
 		batch := c.queue
 		c.queue, c.queued = nil, 0
 		ws := c.ws
+		b64 := c.v3flags&v3WSB64 != 0
 		c.mu.Unlock()
 
 		bufs := (*bp)[:0]
+		threshold := c.srv.deflateThreshold()
 		for _, m := range batch {
-			bufs = append(bufs, m.frame)
+			bufs = append(bufs, c.wsFrameFor(m, ws, threshold, b64))
 		}
 		*bp = bufs
+		bufs, jp := joinSmall(bufs)
 		_ = ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 		err := ws.WriteFrames(bufs)
 		clear(*bp)
+		putJoined(jp)
 		if err != nil {
 			c.mu.Lock()
 			c.flushing = false
 			c.mu.Unlock()
 			c.finalize(ReasonTransportError, err)
 			return
+		}
+		if o := c.srv.obs.Load(); o != nil {
+			o.sent(batch)
 		}
 		// Give the slice back for the next burst unless it grew large.
 		clear(batch)
@@ -236,9 +243,12 @@ func (c *Conn) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	refuse := c.state != stateOpen || c.upgrading || c.upgraded || c.transport != kindPolling || c.srv.opts.DisableUpgrades
 	if !refuse {
 		c.upgrading = true // before the 101 goes out: a GET may follow at once
+		if c.proto3 {
+			c.v3flags = c.v3flags&^v3WSB64 | v3QueryFlags(r.URL.RawQuery, WebSocket)
+		}
 	}
 	c.mu.Unlock()
-	ws, err := websocket.Accept(w, r, h)
+	ws, err := websocket.AcceptWith(w, r, &websocket.AcceptOptions{Header: h, Deflate: c.srv.wsDeflate})
 	if err != nil {
 		if !refuse {
 			c.endUpgrade(nil)
@@ -275,7 +285,7 @@ func (c *Conn) probe(ws *websocket.Conn, timer *time.Timer) {
 			c.abortUpgrade(ws)
 			return
 		}
-		p, err := eioparser.DecodePacket(data, op == websocket.OpBinary)
+		p, err := c.decodeFrame(data, op == websocket.OpBinary)
 		switch {
 		case err == nil && p.Type == eioparser.Ping && string(p.Data) == "probe":
 			if ws.WriteMessage(websocket.OpText, probeAnswer.payload()) != nil {
@@ -314,6 +324,9 @@ func (c *Conn) probe(ws *websocket.Conn, timer *time.Timer) {
 				go c.flushWebSocket()
 			}
 			c.mu.Unlock()
+			if o := c.srv.obs.Load(); o != nil {
+				o.upgraded(c)
+			}
 			if fn := c.upgradeCallback(); fn != nil {
 				fn(WebSocket)
 			}

@@ -16,25 +16,29 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/internal/clusterreq"
+	"github.com/socketio-go/socketio/internal/outbox"
+	"github.com/socketio-go/socketio/internal/redissub"
+	"github.com/socketio-go/socketio/redisadapter/wire"
 	"github.com/socketio-go/socketio/sioparser"
 )
 
 // Errors of the adapters. Failures to reach Redis are returned wrapped with
 // the operation's name; errors.Is(err, ErrPublish) tells them apart.
 var (
-	// ErrPublish wraps the error of a message that could not be published:
+	// ErrPublish wraps the error of a message that could not be published
+	// (a request while Redis is down, a message refused by a full outbox):
 	// the operation's local part was done, the other servers were not
 	// reached.
 	ErrPublish = errors.New("redisadapter: not published to the other servers")
 	// ErrClosed is returned by operations on a closed adapter.
 	ErrClosed = errors.New("redisadapter: adapter closed")
-	// ErrUnavailable is returned (wrapped) while the adapter is not
-	// subscribed to Redis: at start when Redis cannot be reached, and from
-	// the loss of the connection until it is back. Operations then fail at
-	// once instead of waiting on Redis; local delivery goes on.
+	// ErrUnavailable is returned (wrapped) by requests while the adapter is
+	// not subscribed to Redis or cannot publish: at start when Redis cannot
+	// be reached, and from the loss of the connection until it is back.
+	// Requests then fail at once instead of waiting on Redis; local
+	// delivery goes on, and fire-and-forget messages wait in the outbox.
 	ErrUnavailable = errors.New("redisadapter: Redis unavailable")
-
-	errClosed = ErrClosed
 )
 
 // Adapter is the adapter of one namespace on a Redis cluster, classic (New)
@@ -64,32 +68,18 @@ type Adapter struct {
 	channel, requestChannel, responseChannel, ownResponseChannel string
 
 	subsMu  sync.Mutex
-	subs    map[int]*subscriber // guarded by subsMu; by hash-slot group
-	started bool                // guarded by subsMu; Init ran
-	stopped bool                // guarded by subsMu; Close ran
+	subs    map[int]*redissub.Subscriber // guarded by subsMu; by hash-slot group
+	started bool                         // guarded by subsMu; Init ran
+	stopped bool                         // guarded by subsMu; Close ran
 
-	mu       sync.Mutex
-	requests map[string]*request    // guarded by mu; by request id
-	acks     map[string]*ackRequest // guarded by mu; broadcasts with acks, by request id
-	closed   bool                   // guarded by mu
+	reqs *clusterreq.Table // requests and broadcasts with acks waiting for answers
 
 	roomsMu  sync.Mutex      // serializes joins and leaves in the dynamic sharded modes
 	roomSubs map[string]bool // guarded by roomsMu; rooms with a channel of their own
 
-	bg sync.WaitGroup // responses being published
-}
+	out *outbox.Queue[pubMsg] // everything published, in order (publish.go)
 
-// request is a request to the other servers waiting for their answers.
-type request struct {
-	kind      int // reqFetch, reqSockets, reqAllRooms, reqServerSideEmit
-	expected  int
-	current   int
-	sockets   []adapter.SocketInfo
-	ids       []string
-	rooms     map[string]struct{}
-	responses []adapter.AckResponse
-	done      chan struct{} // closed when complete or failed
-	err       error         // set before done is closed on failure
+	gate redissub.Gate // when the outbox may publish again after an outage
 }
 
 const (
@@ -98,13 +88,6 @@ const (
 	reqAllRooms
 	reqServerSideEmit
 )
-
-// ackRequest is a broadcast with acknowledgements of this server.
-type ackRequest struct {
-	clientCount func(int)
-	ack         func(adapter.AckResponse)
-	timer       *time.Timer
-}
 
 func newAdapter(nsp adapter.Namespace, client redis.UniversalClient, o Options, sharded bool) *Adapter {
 	name := nsp.Name()
@@ -116,11 +99,11 @@ func newAdapter(nsp adapter.Namespace, client redis.UniversalClient, o Options, 
 		log:      o.Logger,
 		sharded:  sharded,
 		mem:      adapter.NewMemory(nsp, nil),
-		subs:     make(map[int]*subscriber),
-		requests: make(map[string]*request),
-		acks:     make(map[string]*ackRequest),
+		subs:     make(map[int]*redissub.Subscriber),
+		reqs:     clusterreq.New("redisadapter", ErrClosed),
 		roomSubs: make(map[string]bool),
 	}
+	a.out = a.newOutbox()
 	if sharded {
 		a.uid = randomHex(8)
 		a.channel = o.Key + "#" + name + "#"
@@ -154,13 +137,13 @@ func (a *Adapter) Init() error {
 		a.subscribeLocked(a.channel, a.ownResponseChannel)
 	} else {
 		s := a.newSubscriber()
-		s.subscribe(true, escapeGlob(a.channel)+"*")
-		s.subscribe(false, a.requestChannel, a.responseChannel, a.ownResponseChannel)
+		s.Subscribe(true, escapeGlob(a.channel)+"*")
+		s.Subscribe(false, a.requestChannel, a.responseChannel, a.ownResponseChannel)
 		a.subs[0] = s
 	}
 	var waits []<-chan error
 	for _, s := range a.subs {
-		waits = append(waits, s.start())
+		waits = append(waits, s.Start())
 	}
 	a.started = true
 	a.subsMu.Unlock()
@@ -180,12 +163,12 @@ func (a *Adapter) Init() error {
 	return nil
 }
 
-func (a *Adapter) newSubscriber() *subscriber {
+func (a *Adapter) newSubscriber() *redissub.Subscriber {
 	handle := a.onClassicMessage
 	if a.sharded {
 		handle = a.onShardedMessage
 	}
-	return newSubscriber(a.client, a.sharded, a.log, a.name, handle)
+	return redissub.New(a.client, a.sharded, a.log, "redisadapter", a.name, handle)
 }
 
 // subscribeLocked adds channels to the subscriber of their hash-slot group
@@ -200,20 +183,20 @@ func (a *Adapter) subscribeLocked(channels ...string) {
 		if s == nil {
 			s = a.newSubscriber()
 			a.subs[g] = s
-			s.subscribe(false, ch)
+			s.Subscribe(false, ch)
 			if a.started {
-				s.start()
+				s.Start()
 			}
 			continue
 		}
-		s.subscribe(false, ch)
+		s.Subscribe(false, ch)
 	}
 }
 
 func (a *Adapter) unsubscribeLocked(channels ...string) {
 	for _, ch := range channels {
 		if s := a.subs[a.group(ch)]; s != nil {
-			s.unsubscribe(ch)
+			s.Unsubscribe(ch)
 		}
 	}
 }
@@ -236,7 +219,7 @@ func (a *Adapter) Healthy() bool {
 		return false
 	}
 	for _, s := range a.subs {
-		if !s.healthy() {
+		if !s.Healthy() {
 			return false
 		}
 	}
@@ -252,32 +235,29 @@ func (a *Adapter) Close() error {
 		return nil
 	}
 	a.stopped = true
-	subs := make([]*subscriber, 0, len(a.subs))
+	a.subsMu.Unlock()
+	// What waits in the outbox gets RequestsTimeout to go out.
+	a.out.Close(a.opts.RequestsTimeout)
+	a.subsMu.Lock()
+	subs := make([]*redissub.Subscriber, 0, len(a.subs))
 	for _, s := range a.subs {
 		subs = append(subs, s)
 	}
 	a.subsMu.Unlock()
 	for _, s := range subs {
-		s.close()
+		s.Close()
 	}
 
-	a.mu.Lock()
-	a.closed = true
-	for id, r := range a.requests {
-		r.err = ErrClosed
-		close(r.done)
-		delete(a.requests, id)
-	}
-	for id, ar := range a.acks {
-		ar.timer.Stop()
-		delete(a.acks, id)
-	}
-	a.mu.Unlock()
-	a.bg.Wait()
+	a.reqs.Close()
 	return a.mem.Close()
 }
 
 // --- local room index ---
+
+// roomBatch bounds the rooms handled per hold of roomsMu, which every socket
+// of the namespace needs to join or leave: one socket joining thousands of
+// rooms lets the others in between.
+const roomBatch = 256
 
 // AddAll implements adapter.Adapter.
 func (a *Adapter) AddAll(s adapter.Socket, rooms ...adapter.Room) {
@@ -285,6 +265,15 @@ func (a *Adapter) AddAll(s adapter.Socket, rooms ...adapter.Room) {
 		a.mem.AddAll(s, rooms...)
 		return
 	}
+	for first := true; first || len(rooms) > 0; first = false {
+		n := min(len(rooms), roomBatch)
+		a.addDynamic(s, rooms[:n])
+		rooms = rooms[n:]
+	}
+}
+
+// addDynamic joins rooms and subscribes to the channels of the new ones.
+func (a *Adapter) addDynamic(s adapter.Socket, rooms []adapter.Room) {
 	a.roomsMu.Lock()
 	defer a.roomsMu.Unlock()
 	a.mem.AddAll(s, rooms...)
@@ -323,11 +312,15 @@ func (a *Adapter) DelAll(id adapter.SocketID) {
 		a.mem.DelAll(id)
 		return
 	}
-	a.roomsMu.Lock()
-	defer a.roomsMu.Unlock()
 	rooms := a.mem.SocketRooms(id)
 	a.mem.DelAll(id)
-	a.dropRoomChannelsLocked(rooms)
+	for len(rooms) > 0 {
+		n := min(len(rooms), roomBatch)
+		a.roomsMu.Lock()
+		a.dropRoomChannelsLocked(rooms[:n])
+		a.roomsMu.Unlock()
+		rooms = rooms[n:]
+	}
 }
 
 // dropRoomChannelsLocked unsubscribes from the channels of rooms left empty.
@@ -354,56 +347,6 @@ func (a *Adapter) SocketRooms(id adapter.SocketID) []adapter.Room { return a.mem
 // Rooms implements adapter.Adapter: the rooms of this server.
 func (a *Adapter) Rooms() []adapter.Room { return a.mem.Rooms() }
 
-// --- publishing ---
-
-// publish sends a message to the other servers.
-func (a *Adapter) publish(ctx context.Context, channel string, payload []byte) error {
-	a.mu.Lock()
-	closed := a.closed
-	a.mu.Unlock()
-	if closed {
-		return ErrClosed
-	}
-	if !a.Healthy() {
-		return ErrUnavailable
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
-	defer cancel()
-	var err error
-	if a.sharded {
-		err = a.client.SPublish(ctx, channel, payload).Err()
-	} else {
-		err = a.client.Publish(ctx, channel, payload).Err()
-	}
-	return err
-}
-
-// publishAsync publishes a response without making the caller (the
-// subscriber's reader, or a socket's) wait on Redis.
-func (a *Adapter) publishAsync(what, channel string, payload []byte, err error) {
-	if err != nil {
-		a.log.Error("redisadapter: cannot encode a response", "namespace", a.name, "response", what, "err", err)
-		return
-	}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return
-	}
-	a.bg.Add(1)
-	a.mu.Unlock()
-	go func() {
-		defer a.bg.Done()
-		if err := a.publish(context.Background(), channel, payload); err != nil {
-			a.log.Warn("redisadapter: cannot publish a response", "namespace", a.name, "response", what, "err", err)
-		}
-	}()
-}
-
-func publishError(op string, err error) error {
-	return fmt.Errorf("redisadapter: %s: %w: %w", op, ErrPublish, err)
-}
-
 // ServerCount implements adapter.Adapter: the number of servers subscribed
 // to the namespace (PUBSUB NUMSUB of the request channel, or SHARDNUMSUB of
 // the namespace channel), this one included.
@@ -416,18 +359,23 @@ func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
 }
 
 func (a *Adapter) serverCount(ctx context.Context) (int, error) {
-	if !a.Healthy() {
+	if !a.Healthy() || a.out.Down() {
 		return 0, ErrUnavailable
 	}
+	n, err := a.countServers(ctx)
+	if err == nil {
+		a.gate.Note(int64(n))
+	}
+	return n, err
+}
+
+// countServers asks Redis for the number of servers of the namespace.
+func (a *Adapter) countServers(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
 	defer cancel()
 	count := func(ctx context.Context, c redis.UniversalClient) (int64, error) {
-		if a.sharded {
-			m, err := c.PubSubShardNumSub(ctx, a.channel).Result()
-			return m[a.channel], err
-		}
-		m, err := c.PubSubNumSub(ctx, a.requestChannel).Result()
-		return m[a.requestChannel], err
+		m, err := a.countCmd(ctx, c).Result()
+		return m[a.countKey()], err
 	}
 	if cc, ok := a.client.(*redis.ClusterClient); ok {
 		var mu sync.Mutex
@@ -458,10 +406,7 @@ func (a *Adapter) Broadcast(p *sioparser.Packet, opts *adapter.BroadcastOptions)
 	if err != nil {
 		return fmt.Errorf("redisadapter: broadcast: %w", err)
 	}
-	if err := a.publish(context.Background(), channel, payload); err != nil {
-		return publishError("broadcast", err)
-	}
-	return nil
+	return a.push("broadcast", channel, payload)
 }
 
 // BroadcastWithAck implements adapter.Adapter. The other servers report
@@ -476,35 +421,27 @@ func (a *Adapter) BroadcastWithAck(p *sioparser.Packet, opts *adapter.BroadcastO
 	if err != nil {
 		return fmt.Errorf("redisadapter: broadcast: %w", err)
 	}
+	if !a.Healthy() || a.out.Down() {
+		_ = a.mem.BroadcastWithAck(p, opts, clientCount, ack)
+		return fmt.Errorf("redisadapter: broadcast with acknowledgements: %w", ErrUnavailable)
+	}
 	keep := opts.Flags.Timeout
 	if keep <= 0 {
 		keep = a.opts.RequestsTimeout
 	}
-	ar := &ackRequest{clientCount: clientCount, ack: ack}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return ErrClosed
+	if err := a.reqs.AddAck(requestID, keep, clientCount, ack); err != nil {
+		return err
 	}
-	a.acks[requestID] = ar
-	ar.timer = time.AfterFunc(keep, func() { a.dropAckRequest(requestID) })
-	a.mu.Unlock()
 
 	clientCount(a.mem.BroadcastWithAckLocal(p, opts, ack))
-	if err := a.publish(context.Background(), channel, payload); err != nil {
-		a.dropAckRequest(requestID)
+	if err := a.out.Push(pubMsg{channel: channel, payload: payload}, len(payload), true); err != nil {
+		a.reqs.DropAck(requestID)
+		if errors.Is(err, outbox.ErrDown) {
+			err = ErrUnavailable
+		}
 		return publishError("broadcast with acknowledgements", err)
 	}
 	return nil
-}
-
-func (a *Adapter) dropAckRequest(id string) {
-	a.mu.Lock()
-	if ar := a.acks[id]; ar != nil {
-		ar.timer.Stop()
-		delete(a.acks, id)
-	}
-	a.mu.Unlock()
 }
 
 // AddSockets implements adapter.Adapter: local sockets join at once, the
@@ -515,10 +452,7 @@ func (a *Adapter) AddSockets(opts *adapter.BroadcastOptions, rooms []adapter.Roo
 		return nil
 	}
 	channel, payload := a.encodeRoomsOp(opts, rooms, true)
-	if err := a.publish(context.Background(), channel, payload); err != nil {
-		return publishError("socketsJoin", err)
-	}
-	return nil
+	return a.push("socketsJoin", channel, payload)
 }
 
 // DelSockets implements adapter.Adapter.
@@ -528,10 +462,7 @@ func (a *Adapter) DelSockets(opts *adapter.BroadcastOptions, rooms []adapter.Roo
 		return nil
 	}
 	channel, payload := a.encodeRoomsOp(opts, rooms, false)
-	if err := a.publish(context.Background(), channel, payload); err != nil {
-		return publishError("socketsLeave", err)
-	}
-	return nil
+	return a.push("socketsLeave", channel, payload)
 }
 
 // DisconnectSockets implements adapter.Adapter.
@@ -541,10 +472,7 @@ func (a *Adapter) DisconnectSockets(opts *adapter.BroadcastOptions, close bool) 
 		return nil
 	}
 	channel, payload := a.encodeDisconnect(opts, close)
-	if err := a.publish(context.Background(), channel, payload); err != nil {
-		return publishError("disconnectSockets", err)
-	}
-	return nil
+	return a.push("disconnectSockets", channel, payload)
 }
 
 // FetchSockets implements adapter.Adapter. Sockets of other servers come
@@ -565,7 +493,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *adapter.BroadcastOptio
 	if r == nil {
 		return local, err
 	}
-	return append(local, r.sockets...), err
+	return append(local, r.Sockets...), err
 }
 
 // SocketIDs implements adapter.Adapter: the ids of the sockets in any of
@@ -579,7 +507,7 @@ func (a *Adapter) SocketIDs(ctx context.Context, rooms []adapter.Room) ([]adapte
 			return ch, p, nil
 		})
 		if r != nil {
-			for _, s := range r.sockets {
+			for _, s := range r.Sockets {
 				ids = append(ids, s.ID)
 			}
 		}
@@ -589,7 +517,7 @@ func (a *Adapter) SocketIDs(ctx context.Context, rooms []adapter.Room) ([]adapte
 		return a.requestChannel, a.classicSocketsRequest(id, rooms), nil
 	})
 	if r != nil {
-		ids = append(ids, r.ids...)
+		ids = append(ids, r.IDs...)
 	}
 	return ids, err
 }
@@ -603,7 +531,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	for _, r := range a.mem.Rooms() {
 		set[r] = struct{}{}
 	}
-	var r *request
+	var r *clusterreq.Request
 	var err error
 	if a.sharded {
 		r, err = a.ask(ctx, "allRooms", reqFetch, func(id string) (string, []byte, error) {
@@ -611,7 +539,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 			return ch, p, nil
 		})
 		if r != nil {
-			for _, s := range r.sockets {
+			for _, s := range r.Sockets {
 				for _, room := range s.Rooms {
 					set[room] = struct{}{}
 				}
@@ -622,7 +550,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 			return a.requestChannel, a.classicAllRoomsRequest(id), nil
 		})
 		if r != nil {
-			for room := range r.rooms {
+			for room := range r.Rooms {
 				set[room] = struct{}{}
 			}
 		}
@@ -641,10 +569,7 @@ func (a *Adapter) ServerSideEmit(data []byte, attachments [][]byte) error {
 	if err != nil {
 		return fmt.Errorf("redisadapter: serverSideEmit: %w", err)
 	}
-	if err := a.publish(context.Background(), channel, payload); err != nil {
-		return publishError("serverSideEmit", err)
-	}
-	return nil
+	return a.push("serverSideEmit", channel, payload)
 }
 
 // ServerSideEmitWithAck implements adapter.Adapter: one answer (the first
@@ -658,7 +583,7 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, data []byte, attach
 	if r == nil {
 		return nil, err
 	}
-	return r.responses, err
+	return r.Responses, err
 }
 
 // PersistSession implements adapter.Adapter. Connection state recovery is
@@ -672,7 +597,7 @@ func (a *Adapter) RestoreSession(string, string) (*adapter.Session, error) { ret
 // as many as there are other servers subscribed (counted before
 // publishing, as Node does). It returns the request with what arrived, or
 // nil when there was nothing to wait for or the request could not be sent.
-func (a *Adapter) ask(ctx context.Context, op string, kind int, encode func(requestID string) (string, []byte, error)) (*request, error) {
+func (a *Adapter) ask(ctx context.Context, op string, kind int, encode func(requestID string) (string, []byte, error)) (*clusterreq.Request, error) {
 	servers, err := a.serverCount(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("redisadapter: %s: counting servers: %w", op, err)
@@ -685,100 +610,15 @@ func (a *Adapter) ask(ctx context.Context, op string, kind int, encode func(requ
 	if err != nil {
 		return nil, fmt.Errorf("redisadapter: %s: %w", op, err)
 	}
-	r := &request{kind: kind, expected: servers - 1, done: make(chan struct{})}
-	if kind == reqAllRooms {
-		r.rooms = make(map[string]struct{})
+	r, err := a.reqs.Add(id, kind, servers-1)
+	if err != nil {
+		return nil, err
 	}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return nil, ErrClosed
-	}
-	a.requests[id] = r
-	a.mu.Unlock()
-
-	if err := a.publish(ctx, channel, payload); err != nil {
-		a.forget(id)
+	if err := a.publishWait(ctx, channel, payload); err != nil {
+		a.reqs.Forget(id)
 		return nil, publishError(op, err)
 	}
-	timer := time.NewTimer(a.opts.RequestsTimeout)
-	defer timer.Stop()
-	select {
-	case <-r.done:
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.requests[id] == r {
-		delete(a.requests, id)
-	}
-	select {
-	case <-r.done:
-		if r.err != nil {
-			return r, r.err
-		}
-		return r, nil
-	default:
-	}
-	if ctx.Err() != nil {
-		return r, fmt.Errorf("redisadapter: %s: %w (%d responses received out of %d)", op, ctx.Err(), r.current, r.expected)
-	}
-	return r, fmt.Errorf("redisadapter: %s: %w: only %d responses received out of %d", op, adapter.ErrTimeout, r.current, r.expected)
-}
-
-func (a *Adapter) forget(id string) {
-	a.mu.Lock()
-	delete(a.requests, id)
-	a.mu.Unlock()
-}
-
-// answered records one response to a request; fn adds its content. It runs
-// under a.mu.
-func (a *Adapter) answered(requestID string, kind int, fn func(r *request)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	r := a.requests[requestID]
-	if r == nil || r.kind != kind {
-		return
-	}
-	r.current++
-	if fn != nil {
-		fn(r)
-	}
-	if r.current >= r.expected {
-		delete(a.requests, requestID)
-		close(r.done)
-	}
-}
-
-// pendingKind returns the kind of one of our requests, or -1.
-func (a *Adapter) pendingKind(requestID string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if r := a.requests[requestID]; r != nil {
-		return r.kind
-	}
-	return -1
-}
-
-func (a *Adapter) ownRequest(requestID string) bool {
-	if requestID == "" {
-		return false
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.requests[requestID]
-	if !ok {
-		_, ok = a.acks[requestID]
-	}
-	return ok
-}
-
-func (a *Adapter) ackRequest(requestID string) *ackRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.acks[requestID]
+	return r, a.reqs.Wait(ctx, id, r, a.opts.RequestsTimeout, op)
 }
 
 func (a *Adapter) newRequestID() string {
@@ -821,37 +661,12 @@ func (a *Adapter) serverSideEmitLocal(data []byte, atts [][]byte, reply func(val
 		var once sync.Once
 		ack = func(r adapter.AckResponse) {
 			once.Do(func() {
-				v, vatts := firstArg(r)
+				v, vatts := wire.FirstArg(r)
 				reply(v, vatts)
 			})
 		}
 	}
 	a.nsp.OnServerSideEmit(data, atts, ack)
-}
-
-// firstArg returns the first element of an acknowledgement's arguments (nil
-// when there is none: JavaScript's undefined) with its attachments.
-func firstArg(r adapter.AckResponse) ([]byte, [][]byte) {
-	elems, err := sioparser.SplitArray(r.Data)
-	if err != nil || len(elems) == 0 {
-		return nil, nil
-	}
-	v, atts, err := extract(elems[0], r.Attachments)
-	if err != nil {
-		return nil, nil
-	}
-	return v, atts
-}
-
-// ackFromValue turns one value received from another server into an
-// acknowledgement's arguments: [value] (or [] for undefined).
-func ackFromValue(v []byte, atts [][]byte) adapter.AckResponse {
-	if len(v) == 0 {
-		return adapter.AckResponse{Data: []byte("[]")}
-	}
-	data := make([]byte, 0, len(v)+2)
-	data = append(append(append(data, '['), v...), ']')
-	return adapter.AckResponse{Data: data, Attachments: atts}
 }
 
 // --- helpers ---
@@ -887,3 +702,10 @@ func escapeGlob(s string) string {
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
+
+// writeSocketInfo writes a local socket as a FetchSockets answer.
+func (a *Adapter) writeSocketInfo(w *wire.Writer, info adapter.SocketInfo) {
+	if err := wire.WriteSocketInfo(w, info); err != nil {
+		a.log.Warn("redisadapter: socket data cannot be encoded for other servers", "namespace", a.name, "sid", info.ID, "err", err)
+	}
+}

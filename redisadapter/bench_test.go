@@ -134,7 +134,7 @@ func benchClient(b *testing.B, srv *goServer, each func(time.Time), last func(ti
 	if err != nil {
 		b.Fatal(err)
 	}
-	_ = s.On("tick", func(ns int64) {
+	s.On("tick", func(ns int64) {
 		ts := time.Unix(0, ns)
 		each(ts)
 		if last != nil {

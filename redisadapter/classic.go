@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/internal/clusterreq"
 	"github.com/socketio-go/socketio/redisadapter/wire"
 	"github.com/socketio-go/socketio/sioparser"
 )
@@ -23,7 +24,7 @@ func (a *Adapter) encodeBroadcast(p *sioparser.Packet, opts *adapter.BroadcastOp
 		return a.shardedBroadcast(p, opts, requestID)
 	}
 	if requestID == "" {
-		payload, err := wire.ClassicBroadcast(a.uid, a.name, p.Data, p.Attachments, opts.Rooms, opts.Except, flagsOf(opts.Flags))
+		payload, err := wire.ClassicBroadcast(a.uid, a.name, p.Data, p.Attachments, opts.Rooms, opts.Except, wire.FlagsOf(opts.Flags))
 		return wire.ClassicBroadcastChannel(a.opts.Key, a.name, opts.Rooms), payload, err
 	}
 	var w wire.Writer
@@ -44,7 +45,7 @@ func (a *Adapter) encodeBroadcast(p *sioparser.Packet, opts *adapter.BroadcastOp
 	w.String(a.name)
 	w.EndObject()
 	w.Key("opts")
-	writeOpts(&w, opts, true)
+	wire.WriteBroadcastOptions(&w, opts, true)
 	w.EndObject()
 	payload, err := w.Encode(true)
 	return a.requestChannel, payload, err
@@ -58,7 +59,7 @@ func (a *Adapter) encodeRoomsOp(opts *adapter.BroadcastOptions, rooms []string, 
 		}
 		return a.shardedMessage(typ, func(w *wire.Writer) {
 			w.Key("opts")
-			writeOpts(w, opts, true)
+			wire.WriteBroadcastOptions(w, opts, true)
 			w.Key("rooms")
 			w.Strings(rooms)
 		})
@@ -74,7 +75,7 @@ func (a *Adapter) encodeDisconnect(opts *adapter.BroadcastOptions, close bool) (
 	if a.sharded {
 		return a.shardedMessage(wire.MsgDisconnectSockets, func(w *wire.Writer) {
 			w.Key("opts")
-			writeOpts(w, opts, true)
+			wire.WriteBroadcastOptions(w, opts, true)
 			w.Key("close")
 			w.Bool(close)
 		})
@@ -86,7 +87,7 @@ func (a *Adapter) encodeFetch(opts *adapter.BroadcastOptions, requestID string) 
 	if a.sharded {
 		return a.shardedMessage(wire.MsgFetchSockets, func(w *wire.Writer) {
 			w.Key("opts")
-			writeOpts(w, opts, true)
+			wire.WriteBroadcastOptions(w, opts, true)
 			w.Key("requestId")
 			w.String(requestID)
 		})
@@ -100,7 +101,7 @@ func (a *Adapter) encodeFetch(opts *adapter.BroadcastOptions, requestID string) 
 	w.Key("type")
 	w.Int(wire.ReqRemoteFetch)
 	w.Key("opts")
-	writeOpts(&w, opts, false)
+	wire.WriteBroadcastOptions(&w, opts, false)
 	w.EndObject()
 	payload, _ := w.Encode(false)
 	return a.requestChannel, payload
@@ -108,20 +109,14 @@ func (a *Adapter) encodeFetch(opts *adapter.BroadcastOptions, requestID string) 
 
 func (a *Adapter) encodeServerSideEmit(data []byte, atts [][]byte, requestID string) (string, []byte, error) {
 	if a.sharded {
-		var w wire.Writer
-		w.BeginObject()
-		w.Key("type")
-		w.Int(wire.MsgServerSideEmit)
-		w.Key("data")
-		w.BeginObject()
-		if requestID != "" {
-			w.Key("requestId")
-			w.String(requestID)
-		}
-		w.Key("packet")
-		w.Raw(data, atts)
-		w.EndObject()
-		a.writeEnvelopeTail(&w)
+		w := wire.ClusterMessage(wire.MsgServerSideEmit, a.uid, a.name, func(w *wire.Writer) {
+			if requestID != "" {
+				w.Key("requestId")
+				w.String(requestID)
+			}
+			w.Key("packet")
+			w.Raw(data, atts)
+		})
 		payload, err := w.Encode(w.HasBinary())
 		return a.channel, payload, err
 	}
@@ -161,23 +156,16 @@ func (a *Adapter) classicAllRoomsRequest(requestID string) []byte {
 
 // --- receiving ---
 
-// classicPacket is a Socket.IO packet inside a message.
-type classicPacket struct {
-	Type int             `json:"type"`
-	Data json.RawMessage `json:"data"`
-	Nsp  *string         `json:"nsp"`
-}
-
 // classicRequest is any request of the request channel.
 type classicRequest struct {
 	UID       string          `json:"uid"`
 	RequestID string          `json:"requestId"`
 	Type      int             `json:"type"`
 	Rooms     []string        `json:"rooms"`
-	Opts      *optsJSON       `json:"opts"`
+	Opts      *wire.Opts      `json:"opts"`
 	Close     bool            `json:"close"`
 	Data      json.RawMessage `json:"data"`
-	Packet    *classicPacket  `json:"packet"`
+	Packet    *wire.Packet    `json:"packet"`
 	SID       string          `json:"sid"`
 	Room      string          `json:"room"`
 }
@@ -191,14 +179,6 @@ type classicResponse struct {
 	Data        json.RawMessage `json:"data"`
 	Sockets     json.RawMessage `json:"sockets"`
 	Rooms       []string        `json:"rooms"`
-}
-
-// decodePayload returns a received payload as JSON text and attachments.
-func decodePayload(payload []byte) ([]byte, [][]byte, error) {
-	if wire.IsJSON(payload) {
-		return payload, nil, nil
-	}
-	return wire.MsgpackToJSON(payload)
 }
 
 func (a *Adapter) onClassicMessage(channel, pattern string, payload []byte) {
@@ -221,7 +201,7 @@ func (a *Adapter) onClassicBroadcast(channel string, payload []byte) {
 			return // no local socket is in the room
 		}
 	}
-	js, atts, err := decodePayload(payload)
+	js, atts, err := wire.DecodePayload(payload)
 	if err != nil {
 		a.log.Debug("redisadapter: malformed broadcast", "namespace", a.name, "err", err)
 		return
@@ -235,8 +215,8 @@ func (a *Adapter) onClassicBroadcast(channel string, payload []byte) {
 	if uid == a.uid {
 		return
 	}
-	var p classicPacket
-	var opts optsJSON
+	var p wire.Packet
+	var opts wire.Opts
 	if json.Unmarshal(msg[1], &p) != nil || json.Unmarshal(msg[2], &opts) != nil {
 		return
 	}
@@ -247,15 +227,15 @@ func (a *Adapter) onClassicBroadcast(channel string, payload []byte) {
 	if nsp != a.name {
 		return
 	}
-	data, datts, err := extract(p.Data, atts)
+	data, datts, err := wire.Extract(p.Data, atts)
 	if err != nil {
 		return
 	}
-	a.deliver(data, datts, toOpts(&opts))
+	a.deliver(data, datts, wire.ToOptions(&opts))
 }
 
 func (a *Adapter) onClassicRequest(payload []byte) {
-	js, atts, err := decodePayload(payload)
+	js, atts, err := wire.DecodePayload(payload)
 	if err != nil {
 		a.log.Debug("redisadapter: malformed request", "namespace", a.name, "err", err)
 		return
@@ -274,7 +254,7 @@ func (a *Adapter) onClassicRequest(payload []byte) {
 	}
 	switch req.Type {
 	case wire.ReqSockets:
-		if a.ownRequest(req.RequestID) {
+		if a.reqs.Own(req.RequestID) {
 			return
 		}
 		ids, _ := a.mem.SocketIDs(context.Background(), req.Rooms)
@@ -288,7 +268,7 @@ func (a *Adapter) onClassicRequest(payload []byte) {
 		respond("sockets", &w, false)
 
 	case wire.ReqAllRooms:
-		if a.ownRequest(req.RequestID) {
+		if a.reqs.Own(req.RequestID) {
 			return
 		}
 		var w wire.Writer
@@ -319,10 +299,10 @@ func (a *Adapter) onClassicRequest(payload []byte) {
 		}
 
 	case wire.ReqRemoteFetch:
-		if req.UID == a.uid || a.ownRequest(req.RequestID) {
+		if req.UID == a.uid || a.reqs.Own(req.RequestID) {
 			return
 		}
-		local, _ := a.mem.FetchSockets(context.Background(), toOpts(req.Opts))
+		local, _ := a.mem.FetchSockets(context.Background(), wire.ToOptions(req.Opts))
 		var w wire.Writer
 		w.BeginObject()
 		w.Key("requestId")
@@ -340,7 +320,7 @@ func (a *Adapter) onClassicRequest(payload []byte) {
 		if req.UID == a.uid {
 			return
 		}
-		data, datts, err := extract(req.Data, atts)
+		data, datts, err := wire.Extract(req.Data, atts)
 		if err != nil {
 			return
 		}
@@ -366,14 +346,14 @@ func (a *Adapter) onClassicRequest(payload []byte) {
 		a.serverSideEmitLocal(data, datts, reply)
 
 	case wire.ReqBroadcast:
-		if req.UID == a.uid || a.ownRequest(req.RequestID) || req.Packet == nil {
+		if req.UID == a.uid || a.reqs.Own(req.RequestID) || req.Packet == nil {
 			return
 		}
-		data, datts, err := extract(req.Packet.Data, atts)
+		data, datts, err := wire.Extract(req.Packet.Data, atts)
 		if err != nil {
 			return
 		}
-		opts := toOpts(req.Opts)
+		opts := wire.ToOptions(req.Opts)
 		opts.Flags = adapter.BroadcastFlags{} // as Node: no flags for the receivers' part
 		a.broadcastWithAckLocal(data, datts, opts,
 			func(n int) {
@@ -389,7 +369,7 @@ func (a *Adapter) onClassicRequest(payload []byte) {
 				respond("broadcast client count", &w, false)
 			},
 			func(r adapter.AckResponse) {
-				v, vatts := firstArg(r)
+				v, vatts := wire.FirstArg(r)
 				var w wire.Writer
 				w.BeginObject()
 				w.Key("type")
@@ -429,7 +409,7 @@ func (a *Adapter) onLegacyRequest(req *classicRequest, respond func(string, *wir
 }
 
 func (a *Adapter) onClassicResponse(payload []byte) {
-	js, atts, err := decodePayload(payload)
+	js, atts, err := wire.DecodePayload(payload)
 	if err != nil {
 		return
 	}
@@ -437,39 +417,42 @@ func (a *Adapter) onClassicResponse(payload []byte) {
 	if json.Unmarshal(js, &resp) != nil || resp.RequestID == "" {
 		return
 	}
-	if ar := a.ackRequest(resp.RequestID); ar != nil {
+	if ar := a.reqs.Ack(resp.RequestID); ar != nil {
 		switch resp.Type {
 		case wire.ReqBroadcastClientCount:
-			ar.clientCount(resp.ClientCount)
+			ar.ClientCount(resp.ClientCount)
 		case wire.ReqBroadcastAck:
-			v, vatts, err := extract(resp.Packet, atts)
+			v, vatts, err := wire.Extract(resp.Packet, atts)
 			if err == nil {
-				ar.ack(ackFromValue(v, vatts))
+				ar.Ack(wire.AckFromValue(v, vatts))
 			}
 		}
 		return
 	}
-	switch a.pendingKind(resp.RequestID) {
+	switch a.reqs.Kind(resp.RequestID) {
 	case reqFetch:
-		sockets := readSockets(resp.Sockets, atts)
-		a.answered(resp.RequestID, reqFetch, func(r *request) { r.sockets = append(r.sockets, sockets...) })
+		sockets := wire.ReadSockets(resp.Sockets, atts)
+		a.reqs.Answered(resp.RequestID, reqFetch, func(r *clusterreq.Request) { r.Sockets = append(r.Sockets, sockets...) })
 	case reqSockets:
 		var ids []string
 		_ = json.Unmarshal(resp.Sockets, &ids)
-		a.answered(resp.RequestID, reqSockets, func(r *request) { r.ids = append(r.ids, ids...) })
+		a.reqs.Answered(resp.RequestID, reqSockets, func(r *clusterreq.Request) { r.IDs = append(r.IDs, ids...) })
 	case reqAllRooms:
-		a.answered(resp.RequestID, reqAllRooms, func(r *request) {
+		a.reqs.Answered(resp.RequestID, reqAllRooms, func(r *clusterreq.Request) {
 			for _, room := range resp.Rooms {
-				r.rooms[room] = struct{}{}
+				if r.Rooms == nil {
+					r.Rooms = make(map[string]struct{})
+				}
+				r.Rooms[room] = struct{}{}
 			}
 		})
 	case reqServerSideEmit:
-		v, vatts, err := extract(resp.Data, atts)
+		v, vatts, err := wire.Extract(resp.Data, atts)
 		if err != nil {
 			return
 		}
-		a.answered(resp.RequestID, reqServerSideEmit, func(r *request) {
-			r.responses = append(r.responses, ackFromValue(v, vatts))
+		a.reqs.Answered(resp.RequestID, reqServerSideEmit, func(r *clusterreq.Request) {
+			r.Responses = append(r.Responses, wire.AckFromValue(v, vatts))
 		})
 	}
 }

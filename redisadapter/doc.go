@@ -24,16 +24,24 @@
 //
 // # Failures
 //
-// Local delivery never waits on Redis. An operation whose message cannot
-// be published returns an error wrapping ErrPublish (its local part is
-// done); while the subscriber connection is down, operations fail at once
-// with ErrUnavailable. Requests that wait for other servers (FetchSockets,
-// SocketIDs, AllRooms, ServerSideEmitWithAck) end after
-// Options.RequestsTimeout, or with their context, with an error wrapping
-// adapter.ErrTimeout and what arrived. The adapter reconnects by itself,
-// with backoff (up to 2 s), and subscribes again; Redis pub/sub delivers at
-// most once, so messages published while a server is disconnected are lost
-// for it.
+// Local delivery never waits on Redis, and neither does any call: every
+// message goes through the namespace's outbox and is published by a
+// goroutine of the adapter, in batches, in the order of the calls. While
+// Redis cannot be reached, broadcasts, SocketsJoin/SocketsLeave,
+// DisconnectSockets and ServerSideEmit without acknowledgement wait there
+// (bounded by Options.Outbox) and go out in order once Redis and the other
+// servers are subscribed again; a message that does not fit is refused with
+// an error wrapping adapter.ErrOutboxFull and ErrPublish, one that waits
+// longer than the age limit is dropped; both are logged and counted
+// (OutboxStats). Requests that wait for other servers (FetchSockets,
+// SocketIDs, AllRooms, ServerSideEmitWithAck, broadcasts with
+// acknowledgements, ServerCount) fail at once with ErrUnavailable while
+// Redis is down, and otherwise end after Options.RequestsTimeout, or with
+// their context, with an error wrapping adapter.ErrTimeout and what
+// arrived. The adapter reconnects by itself, with backoff (up to 2 s), and
+// subscribes again; Redis pub/sub delivers at most once, so a server whose
+// own connection is cut while Redis stays up misses what is published
+// meanwhile.
 //
 // # Differences from Node's adapter
 //
@@ -46,11 +54,32 @@
 //     answers); Node has it on the classic adapter only.
 //   - Connection state recovery is not supported, as in Node: sessions are
 //     not kept.
-//   - Socket data and handshakes of remote sockets arrive as generic values
-//     (map[string]any, []any, string, float64, bool, nil, []byte): they made
-//     a JSON or MessagePack trip. Handshake headers are sent lowercased, as
-//     Node has them; Go's net/http keeps the Host header out of
-//     Request.Header, so Go sockets have no "host" header.
+//   - With connection state recovery on, Node sends a socket's own emits
+//     through the adapter, which publishes them for the other servers (who
+//     have no such socket); here they stay local (the Redis Streams adapter
+//     records them, as Node's does).
+//   - Node queues publishes while Redis is down without bound (node-redis's
+//     offline queue) and a publish rejected by a dying connection is lost;
+//     here the outbox is bounded in bytes and age, reports what it refuses
+//     or drops, retries what the connection lost, and waits for the other
+//     servers to subscribe again before publishing the backlog.
+//   - The data of a socket of another server (adapter.SocketInfo.Data)
+//     arrives as a json.RawMessage holding the JSON that server sent, in its
+//     key order, integers exact even beyond 2^53 (no trip through float64);
+//     binary values in it (MessagePack bin) are base64 strings, as
+//     encoding/json writes a []byte, so it decodes back into []byte fields.
+//     Node's socket.data default, and a Go socket without data, arrive as
+//     {}. A Go socket's data goes out as its value marshals to JSON: struct
+//     fields in order, a json.RawMessage as written, a map sorted by key.
+//     Local sockets keep the Go value given to SetData.
+//   - The handshake of a remote socket arrives in its Go types: headers and
+//     query as maps (the URL keeps the query's order), auth as generic
+//     values (map[string]any, []any, string, float64, bool, nil, []byte), as
+//     for a local socket. A Go socket's query goes out in the order of its
+//     URL, as Node has it; headers go out lowercased, as Node has them, in
+//     sorted order (net/http does not keep theirs); Go's net/http keeps the
+//     Host header out of Request.Header, so Go sockets have no "host"
+//     header.
 //   - Binary values survive every message; Node writes those of JSON
 //     messages (server-side events, FetchSockets answers on the classic
 //     adapter) as {"type":"Buffer","data":[...]}, and a Go receiver gets that

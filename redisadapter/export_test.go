@@ -4,7 +4,5 @@ package redisadapter
 // acknowledgements waiting for answers (tests check that an outage leaves
 // nothing behind).
 func (a *Adapter) Pending() (requests, acks int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.requests), len(a.acks)
+	return a.reqs.Pending()
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/internal/outbox"
 	"github.com/socketio-go/socketio/redisadapter/wire"
 )
 
@@ -33,6 +34,12 @@ type Options struct {
 	// per namespace, DynamicPrivate adds one per room, socket-id rooms too.
 	// Servers of one cluster should use the same mode.
 	SubscriptionMode SubscriptionMode
+	// Outbox bounds what waits for Redis while it cannot be reached:
+	// broadcasts, SocketsJoin/SocketsLeave, DisconnectSockets and
+	// ServerSideEmit without acknowledgement are kept (16 MiB and 30 s per
+	// namespace by default) and published in order once Redis and the other
+	// servers are back. Node's adapter keeps them without bound.
+	Outbox adapter.OutboxOptions
 	// Logger receives the adapter's logs (lost and restored subscriptions,
 	// failed responses). Default slog.Default().
 	Logger *slog.Logger
@@ -66,6 +73,7 @@ func (o *Options) withDefaults() Options {
 	if r.Logger == nil {
 		r.Logger = slog.Default()
 	}
+	r.Outbox = outbox.WithDefaults(r.Outbox)
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/socketio-go/socketio/adapter"
+	"github.com/socketio-go/socketio/internal/clusterreq"
 	"github.com/socketio-go/socketio/redisadapter/wire"
 	"github.com/socketio-go/socketio/sioparser"
 )
@@ -17,53 +18,17 @@ import (
 // may go to "<key>#<nsp>#<room>#"), responses to "<key>#<nsp>#<uid>#" of
 // the requester.
 
-// writeEnvelopeTail closes an envelope: uid and nsp, then the object.
-func (a *Adapter) writeEnvelopeTail(w *wire.Writer) {
-	w.Key("uid")
-	w.String(a.uid)
-	w.Key("nsp")
-	w.String(a.name)
-	w.EndObject()
-}
-
 // shardedMessage encodes a message without binary values for the main
 // channel.
 func (a *Adapter) shardedMessage(typ int, data func(w *wire.Writer)) (string, []byte) {
-	var w wire.Writer
-	w.BeginObject()
-	w.Key("type")
-	w.Int(int64(typ))
-	w.Key("data")
-	w.BeginObject()
-	data(&w)
-	w.EndObject()
-	a.writeEnvelopeTail(&w)
-	payload, _ := w.Encode(false)
+	payload, _ := wire.ClusterMessage(typ, a.uid, a.name, data).Encode(false)
 	return a.channel, payload
 }
 
 func (a *Adapter) shardedBroadcast(p *sioparser.Packet, opts *adapter.BroadcastOptions, requestID string) (string, []byte, error) {
-	var w wire.Writer
-	w.BeginObject()
-	w.Key("type")
-	w.Int(wire.MsgBroadcast)
-	w.Key("data")
-	w.BeginObject()
-	w.Key("packet")
-	w.BeginObject()
-	w.Key("type")
-	w.Int(int64(sioparser.Event))
-	w.Key("data")
-	w.Raw(p.Data, p.Attachments)
-	w.EndObject()
-	if requestID != "" {
-		w.Key("requestId")
-		w.String(requestID)
-	}
-	w.Key("opts")
-	writeOpts(&w, opts, true)
-	w.EndObject()
-	a.writeEnvelopeTail(&w)
+	w := wire.ClusterMessage(wire.MsgBroadcast, a.uid, a.name, func(w *wire.Writer) {
+		wire.WriteBroadcastData(w, p, false, opts, requestID)
+	})
 	payload, err := w.Encode(w.HasBinary())
 	return a.shardedChannel(opts, requestID), payload, err
 }
@@ -87,35 +52,17 @@ func (a *Adapter) shardedChannel(opts *adapter.BroadcastOptions, requestID strin
 	return a.channel
 }
 
-// shardedEnvelope is any message of the sharded protocol.
-type shardedEnvelope struct {
-	Type int             `json:"type"`
-	Data json.RawMessage `json:"data"`
-	UID  string          `json:"uid"`
-	Nsp  string          `json:"nsp"`
-}
-
-type shardedData struct {
-	Packet      json.RawMessage `json:"packet"`
-	Opts        *optsJSON       `json:"opts"`
-	RequestID   string          `json:"requestId"`
-	Rooms       []string        `json:"rooms"`
-	Close       bool            `json:"close"`
-	Sockets     json.RawMessage `json:"sockets"`
-	ClientCount int             `json:"clientCount"`
-}
-
 func (a *Adapter) onShardedMessage(channel, _ string, payload []byte) {
-	js, atts, err := decodePayload(payload)
+	js, atts, err := wire.DecodePayload(payload)
 	if err != nil {
 		a.log.Debug("redisadapter: malformed message", "namespace", a.name, "err", err)
 		return
 	}
-	var env shardedEnvelope
+	var env wire.ClusterEnvelope
 	if json.Unmarshal(js, &env) != nil {
 		return
 	}
-	var d shardedData
+	var d wire.ClusterData
 	if len(env.Data) > 0 && json.Unmarshal(env.Data, &d) != nil {
 		return
 	}
@@ -129,15 +76,15 @@ func (a *Adapter) onShardedMessage(channel, _ string, payload []byte) {
 	requester := env.UID
 	switch env.Type {
 	case wire.MsgBroadcast:
-		var p classicPacket
+		var p wire.Packet
 		if json.Unmarshal(d.Packet, &p) != nil {
 			return
 		}
-		data, datts, err := extract(p.Data, atts)
+		data, datts, err := wire.Extract(p.Data, atts)
 		if err != nil {
 			return
 		}
-		opts := toOpts(d.Opts)
+		opts := wire.ToOptions(d.Opts)
 		if d.RequestID == "" {
 			a.deliver(data, datts, opts)
 			return
@@ -152,7 +99,7 @@ func (a *Adapter) onShardedMessage(channel, _ string, payload []byte) {
 				})
 			},
 			func(r adapter.AckResponse) {
-				v, vatts := firstArg(r)
+				v, vatts := wire.FirstArg(r)
 				a.shardedRespond("broadcast acknowledgement", requester, wire.MsgBroadcastAck, func(w *wire.Writer) {
 					w.Key("requestId")
 					w.String(d.RequestID)
@@ -164,14 +111,14 @@ func (a *Adapter) onShardedMessage(channel, _ string, payload []byte) {
 			})
 
 	case wire.MsgSocketsJoin:
-		_ = a.mem.AddSockets(toOpts(d.Opts), d.Rooms)
+		_ = a.mem.AddSockets(wire.ToOptions(d.Opts), d.Rooms)
 	case wire.MsgSocketsLeave:
-		_ = a.mem.DelSockets(toOpts(d.Opts), d.Rooms)
+		_ = a.mem.DelSockets(wire.ToOptions(d.Opts), d.Rooms)
 	case wire.MsgDisconnectSockets:
-		_ = a.mem.DisconnectSockets(toOpts(d.Opts), d.Close)
+		_ = a.mem.DisconnectSockets(wire.ToOptions(d.Opts), d.Close)
 
 	case wire.MsgFetchSockets:
-		local, _ := a.mem.FetchSockets(context.Background(), toOpts(d.Opts))
+		local, _ := a.mem.FetchSockets(context.Background(), wire.ToOptions(d.Opts))
 		a.shardedRespond("fetchSockets", requester, wire.MsgFetchSocketsResponse, func(w *wire.Writer) {
 			w.Key("requestId")
 			w.String(d.RequestID)
@@ -184,7 +131,7 @@ func (a *Adapter) onShardedMessage(channel, _ string, payload []byte) {
 		})
 
 	case wire.MsgServerSideEmit:
-		data, datts, err := extract(d.Packet, atts)
+		data, datts, err := wire.Extract(d.Packet, atts)
 		if err != nil {
 			return
 		}
@@ -210,41 +157,33 @@ func (a *Adapter) onShardedMessage(channel, _ string, payload []byte) {
 
 // shardedRespond publishes a response on the requester's channel.
 func (a *Adapter) shardedRespond(what, requester string, typ int, data func(w *wire.Writer)) {
-	var w wire.Writer
-	w.BeginObject()
-	w.Key("type")
-	w.Int(int64(typ))
-	w.Key("data")
-	w.BeginObject()
-	data(&w)
-	w.EndObject()
-	a.writeEnvelopeTail(&w)
+	w := wire.ClusterMessage(typ, a.uid, a.name, data)
 	payload, err := w.Encode(w.HasBinary())
 	a.publishAsync(what, a.channel+requester+"#", payload, err)
 }
 
-func (a *Adapter) onShardedResponse(typ int, d *shardedData, atts [][]byte) {
+func (a *Adapter) onShardedResponse(typ int, d *wire.ClusterData, atts [][]byte) {
 	switch typ {
 	case wire.MsgBroadcastClientCount:
-		if ar := a.ackRequest(d.RequestID); ar != nil {
-			ar.clientCount(d.ClientCount)
+		if ar := a.reqs.Ack(d.RequestID); ar != nil {
+			ar.ClientCount(d.ClientCount)
 		}
 	case wire.MsgBroadcastAck:
-		if ar := a.ackRequest(d.RequestID); ar != nil {
-			if v, vatts, err := extract(d.Packet, atts); err == nil {
-				ar.ack(ackFromValue(v, vatts))
+		if ar := a.reqs.Ack(d.RequestID); ar != nil {
+			if v, vatts, err := wire.Extract(d.Packet, atts); err == nil {
+				ar.Ack(wire.AckFromValue(v, vatts))
 			}
 		}
 	case wire.MsgFetchSocketsResponse:
-		sockets := readSockets(d.Sockets, atts)
-		a.answered(d.RequestID, reqFetch, func(r *request) { r.sockets = append(r.sockets, sockets...) })
+		sockets := wire.ReadSockets(d.Sockets, atts)
+		a.reqs.Answered(d.RequestID, reqFetch, func(r *clusterreq.Request) { r.Sockets = append(r.Sockets, sockets...) })
 	case wire.MsgServerSideEmitResponse:
-		v, vatts, err := extract(d.Packet, atts)
+		v, vatts, err := wire.Extract(d.Packet, atts)
 		if err != nil {
 			return
 		}
-		a.answered(d.RequestID, reqServerSideEmit, func(r *request) {
-			r.responses = append(r.responses, ackFromValue(v, vatts))
+		a.reqs.Answered(d.RequestID, reqServerSideEmit, func(r *clusterreq.Request) {
+			r.Responses = append(r.Responses, wire.AckFromValue(v, vatts))
 		})
 	}
 }

@@ -12,7 +12,12 @@ var (
 	ErrInvalidPayload     = errors.New("sioparser: invalid payload")
 	ErrUnexpectedText     = errors.New("sioparser: got plaintext data when reconstructing a packet")
 	ErrUnexpectedBinary   = errors.New("sioparser: got binary data when not reconstructing a packet")
+	ErrPacketTooLarge     = errors.New("sioparser: binary packet larger than the limit")
 )
+
+// maxSafeInteger is JavaScript's Number.MAX_SAFE_INTEGER, the largest
+// acknowledgement id a JavaScript peer can represent exactly.
+const maxSafeInteger = 1<<53 - 1
 
 // DefaultMaxAttachments is the reference parser's default limit on the
 // attachments of one packet.
@@ -38,6 +43,12 @@ type Decoder struct {
 	// MaxAttachments bounds the attachments of one packet; 0 means
 	// DefaultMaxAttachments.
 	MaxAttachments int
+	// MaxBytes bounds the bytes of one binary packet, its JSON payload and
+	// its attachments together, while it is being received; 0 means no
+	// bound.
+	// A peer that goes over it gets ErrPacketTooLarge and the partial
+	// packet is dropped.
+	MaxBytes int64
 
 	pending *Packet // binary packet waiting for attachments
 }
@@ -46,16 +57,28 @@ type Decoder struct {
 // complete, nil while attachments are still expected, or an error, after
 // which the connection should be closed. Returned packets refer to data.
 func (d *Decoder) Add(data []byte, binary bool) (*Packet, error) {
+	return d.AddInto(nil, data, binary)
+}
+
+// AddInto is Add decoding a text message into *dst rather than a new
+// Packet when dst is not nil: a packet complete at once is dst itself,
+// and dst is not retained (a binary packet waiting for its attachments is
+// copied), so that a caller can reuse it once done with the packet.
+func (d *Decoder) AddInto(dst *Packet, data []byte, binary bool) (*Packet, error) {
 	if binary {
 		if d.pending == nil {
 			return nil, ErrUnexpectedBinary
 		}
 		p := d.pending
+		if d.MaxBytes > 0 && pendingSize(p)+int64(len(data)) > d.MaxBytes {
+			d.Reset()
+			return nil, ErrPacketTooLarge
+		}
 		p.Attachments = append(p.Attachments, data)
 		if len(p.Attachments) < cap(p.Attachments) {
 			return nil, nil
 		}
-		d.pending = nil
+		d.Reset()
 		return p, nil
 	}
 	if d.pending != nil {
@@ -65,10 +88,15 @@ func (d *Decoder) Add(data []byte, binary bool) (*Packet, error) {
 	if max <= 0 {
 		max = DefaultMaxAttachments
 	}
-	p, n, err := decodeText(data, max)
+	fresh := dst == nil
+	if fresh {
+		dst = new(Packet)
+	}
+	n, err := decodeText(dst, data, max)
 	if err != nil {
 		return nil, err
 	}
+	p := dst
 	if p.Type == BinaryEvent || p.Type == BinaryAck {
 		if p.Type == BinaryEvent {
 			p.Type = Event
@@ -76,6 +104,13 @@ func (d *Decoder) Add(data []byte, binary bool) (*Packet, error) {
 			p.Type = Ack
 		}
 		if n > 0 {
+			if d.MaxBytes > 0 && int64(len(data)) > d.MaxBytes {
+				return nil, ErrPacketTooLarge
+			}
+			if !fresh {
+				p = new(Packet)
+				*p = *dst
+			}
 			p.Attachments = make([][]byte, 0, n)
 			d.pending = p
 			return nil, nil
@@ -86,6 +121,17 @@ func (d *Decoder) Add(data []byte, binary bool) (*Packet, error) {
 
 // Reset drops a partially received binary packet.
 func (d *Decoder) Reset() { d.pending = nil }
+
+// pendingSize counts the bytes a pending packet holds: its payload (the
+// header before it is a few bytes at most) and the attachments so far. It
+// is computed rather than kept, so that an idle decoder stays small.
+func pendingSize(p *Packet) int64 {
+	n := int64(len(p.Data))
+	for _, a := range p.Attachments {
+		n += int64(len(a))
+	}
+	return n
+}
 
 // Pending reports whether the decoder waits for attachments.
 func (d *Decoder) Pending() bool { return d.pending != nil }
@@ -103,27 +149,27 @@ func Decode(data []byte) (*Packet, error) {
 
 // decodeText parses the text part of a packet and returns it with the
 // number of attachments that follow.
-func decodeText(s []byte, maxAttachments int) (*Packet, int, error) {
+func decodeText(p *Packet, s []byte, maxAttachments int) (int, error) {
 	if len(s) == 0 || s[0] < '0' || s[0] > '6' {
-		return nil, 0, ErrUnknownType
+		return 0, ErrUnknownType
 	}
-	p := &Packet{Type: Type(s[0] - '0'), Namespace: "/"}
+	*p = Packet{Type: Type(s[0] - '0'), Namespace: "/"}
 	i := 1
 	attachments := 0
 	if p.Type == BinaryEvent || p.Type == BinaryAck {
 		start := i
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			if i-start >= 6 {
-				return nil, 0, ErrTooManyAttachments
+				return 0, ErrTooManyAttachments
 			}
 			attachments = attachments*10 + int(s[i]-'0')
 			i++
 		}
 		if i == start || i >= len(s) || s[i] != '-' {
-			return nil, 0, ErrIllegalAttachments
+			return 0, ErrIllegalAttachments
 		}
 		if attachments > maxAttachments {
-			return nil, 0, ErrTooManyAttachments
+			return 0, ErrTooManyAttachments
 		}
 		i++ // -
 	}
@@ -141,8 +187,8 @@ func decodeText(s []byte, maxAttachments int) (*Packet, int, error) {
 		var id uint64
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			d := uint64(s[i] - '0')
-			if id > (1<<53-d)/10 { // keep ids within JavaScript's safe integers
-				return nil, 0, ErrInvalidPayload
+			if id > (maxSafeInteger-d)/10 { // keep ids within JavaScript's safe integers
+				return 0, ErrInvalidPayload
 			}
 			id = id*10 + d
 			i++
@@ -157,9 +203,9 @@ func decodeText(s []byte, maxAttachments int) (*Packet, int, error) {
 		check = attachments
 	}
 	if err := validatePayload(p.Type, p.Data, check); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	return p, attachments, nil
+	return attachments, nil
 }
 
 // validatePayload applies the reference parser's rules for each packet type.

@@ -3,6 +3,7 @@ package sioparser
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -295,18 +296,14 @@ func keyEquals(raw []byte, want string) bool {
 }
 
 func validPlaceholderNum(num []byte, attachments int) bool {
-	if len(num) == 0 {
-		return false
-	}
-	n, err := strconv.ParseFloat(string(num), 64)
-	if err != nil {
-		return false
-	}
-	return n >= 0 && n < float64(attachments) && n == float64(int(n))
+	n, ok := integer(num)
+	return ok && n >= 0 && n < attachments
 }
 
 // PlaceholderIndex reports whether raw is a placeholder object
-// ({"_placeholder":true,"num":N}) and returns N. raw must be valid JSON.
+// ({"_placeholder":true,"num":N}) and returns N. raw must be valid JSON. N is
+// read as JSON.parse reads it, so 0.0 and 1e0 are integers; the payload
+// validation accepts the same spellings.
 func PlaceholderIndex(raw []byte) (int, bool) {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
@@ -319,11 +316,23 @@ func PlaceholderIndex(raw []byte) (int, bool) {
 	if string(fields["_placeholder"]) != "true" {
 		return 0, false
 	}
-	n, err := strconv.Atoi(string(fields["num"]))
-	if err != nil || n < 0 {
+	n, ok := integer(fields["num"])
+	if !ok || n < 0 {
 		return 0, false
 	}
 	return n, true
+}
+
+// integer parses a JSON number holding an integral value that fits an int.
+func integer(num []byte) (int, bool) {
+	if len(num) == 0 {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(num), 64)
+	if err != nil || f != math.Trunc(f) || f < math.MinInt32 || f > math.MaxInt32 {
+		return 0, false
+	}
+	return int(f), true
 }
 
 func skipSpace(d []byte, i int) int {
@@ -355,15 +364,24 @@ func splitValidArray(data []byte) [][]byte {
 	if s.peek() == ']' {
 		return nil
 	}
-	var elems [][]byte
+	// Collected on the stack first: one allocation of the exact size
+	// for the common short arrays.
+	var stack [8][]byte
+	n := 0
+	var more [][]byte // beyond the stack's
 	for {
 		s.skipSpace()
 		start := s.pos
 		s.value()
-		elems = append(elems, data[start:s.pos:s.pos])
+		if n < len(stack) {
+			stack[n] = data[start:s.pos:s.pos]
+			n++
+		} else {
+			more = append(more, data[start:s.pos:s.pos])
+		}
 		s.skipSpace()
 		if s.peek() == ']' {
-			return elems
+			return append(append(make([][]byte, 0, n+len(more)), stack[:n]...), more...)
 		}
 		s.pos++ // ,
 	}

@@ -67,6 +67,7 @@ func TestDecode(t *testing.T) {
 		{"connect error object", `4/x,{"message":"Invalid namespace"}`, ConnectError, "/x", -1, `{"message":"Invalid namespace"}`, 0},
 		{"binary event no attachments", `50-["x"]`, Event, "/", -1, `["x"]`, 0},
 		{"json whitespace", "2 [ \"a\" , 1 ] ", Event, "/", -1, " [ \"a\" , 1 ] ", 0},
+		{"largest safe ack id", `29007199254740991["a"]`, Event, "/", 9007199254740991, `["a"]`, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +116,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"placeholder no num", `51-["a",{"_placeholder":true}]`, ErrIllegalAttachments},
 		{"placeholder fraction", `52-["a",{"_placeholder":true,"num":0.5}]`, ErrIllegalAttachments},
 		{"ack id overflow", `299999999999999999999["a"]`, ErrInvalidPayload},
+		{"ack id 2^53", `29007199254740992["a"]`, ErrInvalidPayload},
+		{"ack id 2^53 on ack", `39007199254740992[]`, ErrInvalidPayload},
 		{"control char", "2[\"a\x01\"]", ErrInvalidPayload},
 		{"trailing garbage", `2["a"]x`, ErrInvalidPayload},
 		{"bad escape", `2["\x"]`, ErrInvalidPayload},
@@ -179,6 +182,46 @@ func TestDecoderBinary(t *testing.T) {
 	}
 }
 
+// TestMaxBytes: a binary packet may not grow past the decoder's bound
+// while its attachments arrive; the partial packet is then dropped.
+func TestMaxBytes(t *testing.T) {
+	header := []byte(`53-["a",{"_placeholder":true,"num":0}]`)
+	payload := int64(len(header) - len("53-"))
+	d := Decoder{MaxBytes: payload + 10}
+	if _, err := d.Add(header, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Add(make([]byte, 6), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Add(make([]byte, 5), true); !errors.Is(err, ErrPacketTooLarge) {
+		t.Fatalf("over the bound: %v", err)
+	}
+	if d.Pending() {
+		t.Fatal("partial packet kept after the error")
+	}
+	// Exactly at the bound is fine.
+	if _, err := d.Add(header, false); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range []int{4, 4, 2} {
+		p, err := d.Add(make([]byte, n), true)
+		if err != nil || (p != nil) != (i == 2) {
+			t.Fatalf("attachment %d: %v %v", i, p, err)
+		}
+	}
+	// The text alone may be over it.
+	small := Decoder{MaxBytes: 10}
+	if _, err := small.Add(header, false); !errors.Is(err, ErrPacketTooLarge) {
+		t.Fatalf("header over the bound: %v", err)
+	}
+	// Packets without attachments are not its business (the transport
+	// bounds each message).
+	if p, err := small.Add([]byte(`2["a long event name"]`), false); err != nil || p == nil {
+		t.Fatalf("plain event: %v %v", p, err)
+	}
+}
+
 func TestMaxAttachments(t *testing.T) {
 	d := Decoder{MaxAttachments: 2}
 	if _, err := d.Add([]byte(`53-["a"]`), false); !errors.Is(err, ErrTooManyAttachments) {
@@ -231,10 +274,21 @@ func TestEventName(t *testing.T) {
 }
 
 func TestPlaceholderIndex(t *testing.T) {
-	if n, ok := PlaceholderIndex([]byte(`{"_placeholder":true,"num":3}`)); !ok || n != 3 {
-		t.Fatalf("got %d %v", n, ok)
+	// The number as JSON.parse reads it: 0.0 and 1e0 are integers, and
+	// validation accepts them, so they must be found as well.
+	for in, want := range map[string]int{
+		`{"_placeholder":true,"num":3}`: 3, `{"_placeholder":true,"num":0.0}`: 0, `{"num":1e0,"_placeholder":true}`: 1,
+		` {"_placeholder" : true , "num" : 2.00}`: 2,
+	} {
+		if n, ok := PlaceholderIndex([]byte(in)); !ok || n != want {
+			t.Fatalf("%s: got %d %v", in, n, ok)
+		}
+		var d Decoder
+		if _, err := d.Add([]byte(fmt.Sprintf(`54-["a",%s]`, in)), false); err != nil {
+			t.Fatalf("%s: validation: %v", in, err)
+		}
 	}
-	for _, in := range []string{`{"_placeholder":false,"num":3}`, `[1]`, `"x"`, `{"num":1}`, `{"_placeholder":true,"num":-1}`} {
+	for _, in := range []string{`{"_placeholder":false,"num":3}`, `[1]`, `"x"`, `{"num":1}`, `{"_placeholder":true,"num":-1}`, `{"_placeholder":true,"num":0.5}`, `{"_placeholder":true,"num":"0"}`, `{"_placeholder":true,"num":1e300}`} {
 		if _, ok := PlaceholderIndex([]byte(in)); ok {
 			t.Fatalf("%s accepted", in)
 		}

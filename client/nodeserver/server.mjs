@@ -7,6 +7,9 @@
 //   PORT           port on 127.0.0.1 (0 or unset: any free port)
 //   RECOVERY=1     connection state recovery on
 //   PING_INTERVAL  and PING_TIMEOUT, in milliseconds (Node's defaults otherwise)
+//   PARSER=msgpack the parser of npm socket.io-msgpack-parser (pinned too)
+//   DEFLATE=1      WebSocket compression on (perMessageDeflate)
+//   ALLOW_EIO3=1   Socket.IO 2.x clients allowed (allowEIO3)
 //
 // Namespaces "/" and "/room" are open; "/admin" has a middleware that
 // refuses connections without auth {token: "secret"}, with the error
@@ -35,6 +38,9 @@ if (process.env.RECOVERY === "1") {
 }
 if (process.env.PING_INTERVAL) opts.pingInterval = Number(process.env.PING_INTERVAL);
 if (process.env.PING_TIMEOUT) opts.pingTimeout = Number(process.env.PING_TIMEOUT);
+if (process.env.PARSER === "msgpack") opts.parser = (await import("socket.io-msgpack-parser")).default;
+if (process.env.DEFLATE === "1") opts.perMessageDeflate = true;
+if (process.env.ALLOW_EIO3 === "1") opts.allowEIO3 = true;
 
 const httpServer = createServer();
 const io = new Server(httpServer, opts);

@@ -1,19 +1,26 @@
 // Command sio is a Socket.IO command-line client: it prints the events a
 // server sends, or emits one and prints its acknowledgement.
 //
-//	sio listen URL [-n /nsp] [-e EVENT]... [--count N]
-//	sio emit URL EVENT [JSON-ARG...] [--ack] [--timeout 5s]
+//	sio listen URL [-e EVENT]... [--count N] [--first 'EVENT ARG...']...
+//	sio emit URL EVENT ARG... [--ack] [--first 'EVENT ARG...']...
+//	sio emit URL EVENT --no-args [--ack]
+//	sio help [listen|emit]
 //
 // Common options: --auth JSON, --header "Name: value" (repeatable),
 // --query k=v (repeatable), --transport polling|websocket, --path /socket.io,
 // --insecure (skip TLS verification).
 //
-// The URL's path is the namespace unless -n is given. Received events are
-// printed one per line as JSON: {"event":"chat","args":[...]} (binary
-// values as base64 strings). emit's arguments are JSON values; an argument
-// that is not valid JSON is sent as a string. Exit status: 0 on success, 1
-// when the server cannot be reached, refuses the namespace or does not
-// acknowledge in time, 2 on a usage error.
+// A URL without a scheme means http:// (localhost:3000 is
+// http://localhost:3000/). The URL's path is the namespace unless -n is
+// given. Received events are printed one per line as JSON:
+// {"event":"chat","args":[...]} (binary values as base64 strings). emit's
+// arguments are JSON values; an argument that is not valid JSON is sent as a
+// string. An event without arguments takes --no-args, so that a forgotten
+// argument is an error rather than an event the server reads as "". --first
+// emits an event once connected, before anything else (for instance to join
+// a room). Exit status: 0 on success (and for help), 1 when the server
+// cannot be reached, refuses the namespace or does not acknowledge in time,
+// 2 on a usage error.
 package main
 
 import (
@@ -28,13 +35,16 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/sioparser"
 )
 
 func main() {
@@ -44,32 +54,105 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage:
-  sio listen URL [-n /nsp] [-e EVENT]... [--count N] [options]
-      print received events as JSON lines: {"event":...,"args":[...]}
-  sio emit URL EVENT [JSON-ARG...] [--ack] [--timeout 5s] [options]
+// commands are the topics of sio help, with their synopses.
+var commands = []struct{ name, synopsis string }{
+	{"listen", `  sio listen URL [-e EVENT]... [--count N] [--first 'EVENT ARG...']... [options]
+      print received events, one JSON line each: {"event":...,"args":[...]}
+`},
+	{"emit", `  sio emit URL EVENT ARG... [--ack] [--first 'EVENT ARG...']... [options]
+  sio emit URL EVENT --no-args [--ack] [options]
       emit an event; with --ack, wait for the acknowledgement and print it
+`},
+}
 
-options:
-  -n, --namespace NSP     namespace (default: the URL's path, or /)
-  -e, --event NAME        listen: only this event (repeatable)
-      --count N           listen: exit after N events
-      --ack               emit: wait for the acknowledgement
-      --timeout D         connection and acknowledgement timeout (default 10s)
-      --auth JSON         auth object sent with the connection
-  -H, --header "K: V"     extra HTTP header (repeatable)
-      --query K=V         extra query parameter (repeatable)
-      --transport T       polling or websocket (default: polling, upgraded)
-      --path P            server path (default /socket.io)
-      --insecure          do not verify TLS certificates
+// options are the rows of the usage's option table; only names the
+// command a row is for ("" for both).
+var options = []struct{ only, flag, text string }{
+	{"", "-n, --namespace NSP", "namespace (default: the URL's path, or /)"},
+	{"listen", "-e, --event NAME", "only this event (repeatable)"},
+	{"listen", "    --count N", "exit after N events"},
+	{"emit", "    --ack", "wait for the acknowledgement and print it"},
+	{"emit", "    --no-args", "emit the event without arguments"},
+	{"", "    --first 'EVENT ARG...'", "emit EVENT first, once connected (listen: also after\n" +
+		"a reconnection that lost the session); prints its\n" +
+		"acknowledgement on stderr; repeatable: --first 'join red'"},
+	{"", "    --timeout D", "connection and acknowledgement timeout (default 10s)"},
+	{"", "    --auth JSON", "auth object sent with the connection"},
+	{"", "-H, --header \"K: V\"", "extra HTTP header (repeatable)"},
+	{"", "    --query K=V", "extra query parameter (repeatable)"},
+	{"", "    --transport T", "polling or websocket (default: polling, upgraded)"},
+	{"", "    --path P", "server path (default /socket.io)"},
+	{"", "    --insecure", "do not verify TLS certificates"},
+	{"", "-h, --help", "print this help"},
+}
+
+const usageNotes = `
+URL is [http://]host:port[/namespace]: without a scheme, http:// is meant; the
+path is the namespace (default /).
+ARG is a JSON value ('{"a":1}', '"red"', 42, true), or else sent as a string
+(red). In --first, the words after EVENT are JSON values, or else one string.
 `
+
+// examples run against the chat demo (make demo): a socket starts in the
+// room "lobby", "join" moves it, "message" goes to the sender's room.
+const examples = `
+examples, against the chat demo (make demo), each pair in two terminals:
+  sio listen localhost:3000 -e message                 # the lobby's messages
+  sio emit localhost:3000 message 'hello lobby' --ack  # a new socket starts in the lobby
+
+  sio listen localhost:3000 -e message --first 'join red'
+  sio emit localhost:3000 message 'hello red' --first 'join red' --ack
+`
+
+// synopsis is the command lines of one command, or of all for "".
+func synopsis(cmd string) string {
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	for _, c := range commands {
+		if cmd == "" || cmd == c.name {
+			b.WriteString(c.synopsis)
+		}
+	}
+	if cmd == "" {
+		b.WriteString("  sio help [listen|emit]\n      this help, or a command's (also sio -h, sio CMD --help)\n")
+	}
+	return b.String()
+}
+
+// usage is the help of one command, or of all for "".
+func usage(cmd string) string {
+	var b strings.Builder
+	b.WriteString(synopsis(cmd))
+	b.WriteString(usageNotes)
+	b.WriteString("\noptions:\n")
+	for _, o := range options {
+		if o.only != "" && cmd != "" && o.only != cmd {
+			continue
+		}
+		text := o.text
+		if o.only != "" && cmd == "" {
+			text = o.only + ": " + text
+		}
+		text = strings.ReplaceAll(text, "\n", "\n"+strings.Repeat(" ", 28))
+		if len(o.flag) > 24 {
+			fmt.Fprintf(&b, "  %s\n  %-24s  %s\n", o.flag, "", text)
+		} else {
+			fmt.Fprintf(&b, "  %-24s  %s\n", o.flag, text)
+		}
+	}
+	b.WriteString(examples)
+	return b.String()
+}
 
 // config is the parsed command line.
 type config struct {
 	cmd        string
+	help       bool // print the usage of cmd ("" for all) and exit 0
 	url        string
 	event      string
 	args       []string
+	noArgs     bool
+	first      []firstEmit
 	namespace  string
 	events     []string
 	count      int
@@ -83,17 +166,48 @@ type config struct {
 	insecure   bool
 }
 
-// usageError is a command-line mistake (exit status 2).
-type usageError struct{ msg string }
+// firstEmit is an event of --first.
+type firstEmit struct {
+	event string
+	args  []any
+}
+
+// usageError is a command-line mistake (exit status 2); cmd names the
+// command whose usage follows the message.
+type usageError struct{ msg, cmd string }
 
 func (e *usageError) Error() string { return e.msg }
 
+// isHelp reports whether argv asks for help; topic is the command it is
+// about, "" for all. Help wins over any other mistake on the line, as with
+// most tools.
+func isHelp(argv []string) (topic string, ok bool) {
+	for _, a := range argv {
+		if a == "--" {
+			break
+		}
+		switch {
+		case a == "-h" || a == "--help" || a == "-help":
+			ok = true
+		case topic == "" && !strings.HasPrefix(a, "-"):
+			topic = a
+		}
+	}
+	if topic != "listen" && topic != "emit" {
+		topic = ""
+	}
+	return topic, ok
+}
+
 func parseArgs(argv []string) (*config, error) {
+	if topic, ok := isHelp(argv); ok {
+		return &config{cmd: topic, help: true}, nil
+	}
 	c := &config{timeout: 10 * time.Second, header: http.Header{}, query: url.Values{}}
 	var pos []string
 	value := func(i *int, name string) (string, error) {
 		if *i+1 >= len(argv) {
-			return "", &usageError{name + " needs a value"}
+			return "", &usageError{msg: name + " needs a value"}
 		}
 		*i++
 		return argv[*i], nil
@@ -131,23 +245,32 @@ func parseArgs(argv []string) (*config, error) {
 			if v, err = get(); err == nil {
 				c.count, err = strconv.Atoi(v)
 				if err != nil || c.count < 0 {
-					err = &usageError{"--count needs a positive number"}
+					err = &usageError{msg: "--count needs a positive number"}
 				}
 			}
 		case "--ack", "-ack":
 			c.ack = true
+		case "--no-args", "-no-args":
+			c.noArgs = true
+		case "--first", "-first":
+			if v, err = get(); err == nil {
+				var f firstEmit
+				if f, err = parseFirst(v); err == nil {
+					c.first = append(c.first, f)
+				}
+			}
 		case "--timeout", "-timeout":
 			if v, err = get(); err == nil {
 				c.timeout, err = time.ParseDuration(v)
 				if err != nil || c.timeout <= 0 {
-					err = &usageError{"--timeout needs a duration such as 5s"}
+					err = &usageError{msg: "--timeout needs a duration such as 5s"}
 				}
 			}
 		case "--auth", "-auth":
 			if v, err = get(); err == nil {
 				var obj map[string]any
 				if json.Unmarshal([]byte(v), &obj) != nil {
-					err = &usageError{"--auth needs a JSON object, such as '{\"token\":\"abc\"}'"}
+					err = &usageError{msg: "--auth needs a JSON object, such as '{\"token\":\"abc\"}'"}
 				}
 				c.auth = json.RawMessage(v)
 			}
@@ -155,7 +278,7 @@ func parseArgs(argv []string) (*config, error) {
 			if v, err = get(); err == nil {
 				k, hv, ok := strings.Cut(v, ":")
 				if !ok || strings.TrimSpace(k) == "" {
-					err = &usageError{"--header needs \"Name: value\""}
+					err = &usageError{msg: "--header needs \"Name: value\""}
 				} else {
 					c.header.Add(strings.TrimSpace(k), strings.TrimSpace(hv))
 				}
@@ -168,7 +291,7 @@ func parseArgs(argv []string) (*config, error) {
 		case "--transport", "-transport":
 			if v, err = get(); err == nil {
 				if v != "polling" && v != "websocket" {
-					err = &usageError{"--transport is polling or websocket"}
+					err = &usageError{msg: "--transport is polling or websocket"}
 				}
 				c.transports = []string{v}
 			}
@@ -178,38 +301,119 @@ func parseArgs(argv []string) (*config, error) {
 			}
 		case "--insecure", "-insecure", "-k":
 			c.insecure = true
-		case "-h", "--help", "-help":
-			return nil, &usageError{""}
 		default:
-			return nil, &usageError{"unknown option " + a}
+			return nil, &usageError{msg: "unknown option " + a}
 		}
 		if err != nil {
 			var ue *usageError
 			if errors.As(err, &ue) {
 				return nil, err
 			}
-			return nil, &usageError{err.Error()}
+			return nil, &usageError{msg: err.Error()}
 		}
 	}
 	if len(pos) == 0 {
-		return nil, &usageError{""}
+		return nil, &usageError{}
 	}
 	c.cmd, pos = pos[0], pos[1:]
 	switch c.cmd {
+	case "help":
+		if len(pos) > 1 || len(pos) == 1 && pos[0] != "listen" && pos[0] != "emit" {
+			return nil, &usageError{msg: "help takes a command: listen or emit"}
+		}
+		c.help, c.cmd = true, ""
+		if len(pos) == 1 {
+			c.cmd = pos[0]
+		}
+		return c, nil
 	case "listen":
 		if len(pos) != 1 {
-			return nil, &usageError{"listen needs exactly one URL"}
+			return nil, &usageError{msg: "listen needs exactly one URL", cmd: c.cmd}
+		}
+		if c.noArgs || c.ack {
+			return nil, &usageError{msg: "--no-args and --ack are options of emit", cmd: c.cmd}
 		}
 	case "emit":
 		if len(pos) < 2 {
-			return nil, &usageError{"emit needs a URL and an event name"}
+			return nil, &usageError{msg: "emit needs a URL and an event name", cmd: c.cmd}
 		}
 		c.event, c.args = pos[1], pos[2:]
+		if sioparser.IsReservedEvent(c.event) {
+			return nil, &usageError{msg: strconv.Quote(c.event) + " is a reserved event name", cmd: c.cmd}
+		}
+		// Zero arguments is a legitimate event, but more often a
+		// forgotten one, which a server would decode as "" or null.
+		if len(c.args) == 0 && !c.noArgs {
+			return nil, &usageError{msg: fmt.Sprintf("emit %s needs an argument (JSON, or a word sent as a string); to send it without any, add --no-args", strconv.Quote(c.event)), cmd: c.cmd}
+		}
+		if len(c.args) > 0 && c.noArgs {
+			return nil, &usageError{msg: "--no-args, yet arguments were given", cmd: c.cmd}
+		}
 	default:
-		return nil, &usageError{"unknown command " + strconv.Quote(c.cmd)}
+		return nil, &usageError{msg: "unknown command " + strconv.Quote(c.cmd)}
 	}
-	c.url = pos[0]
+	u, err := withScheme(pos[0])
+	if err != nil {
+		return nil, &usageError{msg: err.Error(), cmd: c.cmd}
+	}
+	c.url = u
 	return c, nil
+}
+
+// schemeRE matches a URL's scheme.
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// withScheme adds http:// to a URL without a scheme. The client library
+// assumes https there, as the JavaScript client does in a page served over
+// https; on a command line, localhost:3000 means a local, plain server.
+func withScheme(raw string) (string, error) {
+	if m := schemeRE.FindString(raw); m != "" {
+		switch strings.ToLower(strings.TrimSuffix(m, "://")) {
+		case "http", "https", "ws", "wss":
+		default:
+			return "", fmt.Errorf("URL %q: the scheme is http, https, ws or wss", raw)
+		}
+	} else {
+		raw = "http://" + strings.TrimPrefix(raw, "//")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("invalid URL %q: it is [http://]host:port[/namespace]", raw)
+	}
+	return raw, nil
+}
+
+// parseFirst reads a --first value: an event name, then its arguments, as
+// JSON values separated by white space or else one string ('join red').
+func parseFirst(v string) (firstEmit, error) {
+	v = strings.TrimSpace(v)
+	ev, rest := v, ""
+	if i := strings.IndexFunc(v, unicode.IsSpace); i >= 0 {
+		ev, rest = v[:i], strings.TrimSpace(v[i:])
+	}
+	if ev == "" {
+		return firstEmit{}, &usageError{msg: "--first needs an event name, such as --first 'join red'"}
+	}
+	if sioparser.IsReservedEvent(ev) {
+		return firstEmit{}, &usageError{msg: "--first: " + strconv.Quote(ev) + " is a reserved event name"}
+	}
+	f := firstEmit{event: ev}
+	if rest == "" {
+		return f, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(rest))
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return f, nil
+		}
+		if err != nil {
+			f.args = []any{rest}
+			return f, nil
+		}
+		f.args = append(f.args, raw)
+	}
 }
 
 func isJSONNumber(s string) bool {
@@ -248,11 +452,22 @@ func run(ctx context.Context, argv []string, stdoutW, stderrW io.Writer) int {
 	defer stderr.close()
 	c, err := parseArgs(argv)
 	if err != nil {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "sio: %s\n\n", msg)
+		ue, ok := err.(*usageError)
+		if !ok {
+			ue = &usageError{msg: err.Error()}
 		}
-		fmt.Fprint(stderr, usage)
+		// The message and the command lines, not the whole help, which
+		// would scroll the message away.
+		if ue.msg != "" {
+			fmt.Fprintf(stderr, "sio: %s\n\n", ue.msg)
+		}
+		fmt.Fprint(stderr, synopsis(ue.cmd))
+		fmt.Fprintf(stderr, "run 'sio %s' for the options and examples\n", strings.TrimSpace("help "+ue.cmd))
 		return 2
+	}
+	if c.help {
+		fmt.Fprint(stdout, usage(c.cmd))
+		return 0
 	}
 	s, err := newSocket(c)
 	if err != nil {
@@ -387,6 +602,13 @@ func listen(ctx context.Context, c *config, s *client.Socket, stdout, stderr io.
 		}
 	})
 	s.Manager().OnReconnect(func(int) { fmt.Fprintf(stderr, "sio: reconnected\n") })
+	// A recovered session keeps its rooms; a new one starts over, as a
+	// page re-joins its rooms on "connect".
+	s.OnConnect(func() {
+		if !s.Recovered() {
+			emitFirst(c, s, stderr)
+		}
+	})
 	if err := connect(ctx, c, s); err != nil {
 		s.Disconnect()
 		fmt.Fprintf(stderr, "sio: %v\n", err)
@@ -403,6 +625,38 @@ func listen(ctx context.Context, c *config, s *client.Socket, stdout, stderr io.
 		fmt.Fprintln(stderr, "sio: the server disconnected the socket")
 		return 1
 	}
+}
+
+// emitFirst emits the --first events; their acknowledgements, if the
+// server sends any, go to stderr as they arrive.
+func emitFirst(c *config, s *client.Socket, stderr io.Writer) {
+	for _, f := range c.first {
+		ack := func(reply client.Args) {
+			vals, err := reply.Values()
+			if err != nil {
+				fmt.Fprintf(stderr, "sio: %s acknowledged: %v\n", f.event, err)
+				return
+			}
+			fmt.Fprintf(stderr, "sio: %s acknowledged: %s\n", f.event, jsonLine(vals))
+		}
+		if err := s.Emit(f.event, append(f.args[:len(f.args):len(f.args)], ack)...); err != nil {
+			fmt.Fprintf(stderr, "sio: --first %s: %v\n", f.event, err)
+		}
+	}
+}
+
+// jsonLine is vals as a JSON array, without escaping HTML.
+func jsonLine(vals []any) string {
+	if vals == nil {
+		vals = []any{}
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(vals); err != nil {
+		return err.Error()
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // emitArgs turns the command-line arguments into values: JSON where valid,
@@ -426,6 +680,9 @@ func emit(ctx context.Context, c *config, s *client.Socket, stdout, stderr io.Wr
 		return 1
 	}
 	defer s.Disconnect()
+	// Here rather than in OnConnect, which runs on the handler goroutine:
+	// the --first events must leave before the event itself.
+	emitFirst(c, s, stderr)
 	args := emitArgs(c.args)
 	if !c.ack {
 		if err := s.Emit(c.event, args...); err != nil {
@@ -450,11 +707,6 @@ func emit(ctx context.Context, c *config, s *client.Socket, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "sio: acknowledgement: %v\n", err)
 		return 1
 	}
-	if vals == nil {
-		vals = []any{}
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(vals)
+	fmt.Fprintln(stdout, jsonLine(vals))
 	return 0
 }

@@ -49,7 +49,7 @@ func connectMany(ctx context.Context, cfg *config, n, bufSize int, readDelay tim
 					return
 				}
 				cctx, ccancel := context.WithTimeout(ctx, cfg.dialTimeout)
-				c, err := connectSIO(cctx, ds[i%len(ds)], cfg.addr, bufSize, readDelay)
+				c, err := connectSIO(cctx, ds[i%len(ds)], cfg.addr, bufSize, readDelay, cfg.deflate, cfg.parser == parserMsgpack)
 				ccancel()
 				if err != nil {
 					errOnce.Do(func() {

@@ -12,11 +12,13 @@
 //	siobench binary  -addr ... (fanout with binary payloads)
 //	siobench echo    -addr ... -echo-clients 50 -window 1 -duration 10s
 //	siobench polling -addr ... -poll-clients 50 -window 1 -duration 10s
+//	siobench echo-open -addr ... -echo-clients 50 -rate 20000 (or -rate 80%)
+//	siobench mixed   -addr ... -mixed-conns 19000 -mixed-echo-clients 500 -mixed-rate 2000
 //
 // Several servers, alternately, with a fresh server process for every run,
 // printing a markdown table of medians and ratios:
 //
-//	go run ./cmd/siobench run -servers go,node,zishang -scenario all -rounds 3
+//	go run ./cmd/siobench run -servers go,node,zishang,ceiling -scenario all -rounds 3
 //
 // The tool is built to be cheap, as it shares the machine with the server:
 // one goroutine per connection reading into a small buffer, no JSON decoding
@@ -26,6 +28,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -41,7 +44,11 @@ commands:
   fanout    broadcast fan-out of text messages: delivered msgs/s, CPU per message
   binary    broadcast fan-out of binary messages
   echo      acked echo events over WebSocket: acks/s, p50/p99, CPU per ack
+  echo-open acked echo events sent open-loop at a fixed rate: p50/p99/p99.9/max
+            from the intended send times, achieved rate, CPU per ack
   polling   acked echo events over HTTP long-polling
+  mixed     many connections, a broadcast to all every second, and open-loop
+            echo clients: echo tail latency, broadcast delivery, RSS, CPU
   run       start bench servers and run scenarios against them alternately
 
 "siobench <command> -h" lists the flags.
@@ -65,6 +72,8 @@ func main() {
 	switch cmd {
 	case "run":
 		err = runCommand(ctx, args)
+	case "mixed-receivers": // the child process of mixed
+		err = mixedReceiversCommand(ctx, args)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -88,6 +97,12 @@ func scenarioCommand(ctx context.Context, sc *scenario, args []string) error {
 	var cfg config
 	cfg.register(fs)
 	fs.Parse(args)
+	switch {
+	case cfg.parser != parserJSON && cfg.parser != parserMsgpack:
+		return fmt.Errorf("-parser %q: json or msgpack", cfg.parser)
+	case cfg.parser == parserMsgpack && sc.name == "polling":
+		return errors.New("-parser msgpack: the polling clients speak JSON only")
+	}
 	res, err := sc.run(ctx, &cfg)
 	if err != nil {
 		return err
@@ -105,6 +120,17 @@ func scenarioCommand(ctx context.Context, sc *scenario, args []string) error {
 
 // describe gives the parameters of a scenario as set in cfg.
 func describe(sc *scenario, cfg *config) string {
+	d := describeSizes(sc, cfg)
+	if cfg.deflate && sc.name != "polling" {
+		d += ", WebSocket compression on"
+	}
+	if cfg.parser == parserMsgpack {
+		d += ", MessagePack parser"
+	}
+	return d
+}
+
+func describeSizes(sc *scenario, cfg *config) string {
 	switch sc.name {
 	case "idle":
 		return fmt.Sprintf("%d connections", cfg.idleConns)
@@ -118,6 +144,26 @@ func describe(sc *scenario, cfg *config) string {
 		return fmt.Sprintf("%d clients, window %d, %d-byte string, %v after %v warm-up", cfg.echoClients, cfg.window, cfg.size, cfg.duration, cfg.warmup)
 	case "polling":
 		return fmt.Sprintf("%d clients, window %d, %d-byte string, %v after %v warm-up", cfg.pollClients, cfg.window, cfg.size, cfg.duration, cfg.warmup)
+	case "echo-open":
+		return fmt.Sprintf("%d clients, %s arrivals at %s, %d-byte string, %v after %v warm-up",
+			cfg.echoClients, cfg.arrivals, rateNote(cfg.rate, cfg.openRate, cfg.openNote), cfg.size, cfg.duration, cfg.warmup)
+	case "mixed":
+		return fmt.Sprintf("%d connections, a %d-byte broadcast to all every %v, %d of them sending echo requests (%s arrivals) at %s, %v after %v warm-up",
+			cfg.mixedConns, cfg.size, cfg.mixedEvery, cfg.mixedEchoClients, cfg.arrivals, rateNote(cfg.mixedRate, cfg.mixedOpenRate, cfg.mixedNote), cfg.duration, cfg.warmup)
 	}
 	return ""
+}
+
+// rateNote describes an open-loop rate: as given, or as resolved by run.
+func rateNote(spec string, resolved float64, note string) string {
+	if resolved > 0 {
+		return formatValue(resolved) + " requests/s in total (" + note + ")"
+	}
+	if r, err := parseRate(spec); err == nil {
+		if r.abs > 0 {
+			return formatValue(r.abs) + " requests/s in total"
+		}
+		return r.String()
+	}
+	return spec
 }

@@ -30,6 +30,15 @@ type serverDef struct {
 	prepare func(ctx context.Context, root, dir string) error
 	// command returns the command that serves on addr.
 	command func(root, dir, addr string) *exec.Cmd
+	// deflate is the argument that turns WebSocket compression on ("": not
+	// supported).
+	deflate string
+	// parser is the Socket.IO parser the server uses, and its clients
+	// ("": JSON).
+	parser string
+	// wsOnly marks a server without HTTP long-polling: its polling runs
+	// are skipped (n/a in the tables).
+	wsOnly bool
 }
 
 var serverDefs = []*serverDef{
@@ -42,13 +51,16 @@ var serverDefs = []*serverDef{
 		command: func(root, dir, addr string) *exec.Cmd {
 			return exec.Command(filepath.Join(dir, "server-go"), "-addr", addr)
 		},
+		deflate: "-deflate",
 	},
 	{
 		name:  "node",
 		about: "Node socket.io 4.8.4 (bench/servers/node)",
 		prepare: func(ctx context.Context, root, dir string) error {
 			nd := filepath.Join(root, "bench", "servers", "node")
-			if _, err := os.Stat(filepath.Join(nd, "node_modules", "socket.io", "package.json")); err == nil {
+			_, err1 := os.Stat(filepath.Join(nd, "node_modules", "socket.io", "package.json"))
+			_, err2 := os.Stat(filepath.Join(nd, "node_modules", "socket.io-msgpack-parser", "package.json"))
+			if err1 == nil && err2 == nil {
 				return nil
 			}
 			return runTool(ctx, nd, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
@@ -56,6 +68,7 @@ var serverDefs = []*serverDef{
 		command: func(root, dir, addr string) *exec.Cmd {
 			return exec.Command("node", filepath.Join(root, "bench", "servers", "node", "server.mjs"), "-addr", addr)
 		},
+		deflate: "-deflate",
 	},
 	{
 		name:  "zishang",
@@ -66,6 +79,17 @@ var serverDefs = []*serverDef{
 		command: func(root, dir, addr string) *exec.Cmd {
 			return exec.Command(filepath.Join(dir, "server-zishang"), "-addr", addr)
 		},
+	},
+	{
+		name:  "ceiling",
+		about: "the ceiling server: WebSocket only, the bench contract and nothing else, on gorilla/websocket 1.5.3 (bench/servers/ceiling, its own module)",
+		prepare: func(ctx context.Context, root, dir string) error {
+			return runTool(ctx, filepath.Join(root, "bench", "servers", "ceiling"), "go", "build", "-o", filepath.Join(dir, "server-ceiling"), ".")
+		},
+		command: func(root, dir, addr string) *exec.Cmd {
+			return exec.Command(filepath.Join(dir, "server-ceiling"), "-addr", addr)
+		},
+		wsOnly: true,
 	},
 }
 
@@ -94,13 +118,16 @@ type child struct {
 }
 
 // startServer starts def on addr, with its output in logPath, and waits
-// until it accepts connections.
-func startServer(ctx context.Context, def *serverDef, root, dir, addr, logPath string) (*child, error) {
+// until it accepts connections; deflate turns its WebSocket compression on.
+func startServer(ctx context.Context, def *serverDef, root, dir, addr, logPath string, deflate bool) (*child, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := def.command(root, dir, addr)
+	if deflate {
+		cmd.Args = append(cmd.Args, def.deflate)
+	}
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = lf, lf
 	// Own process group (a ctrl-C is handled by the runner, which stops
@@ -200,6 +227,7 @@ type runRecord struct {
 	Round    int     `json:"round"`
 	Values   result  `json:"values,omitempty"`
 	Error    string  `json:"error,omitempty"`
+	Skipped  string  `json:"skipped,omitempty"` // why the server does not run this scenario
 	Seconds  float64 `json:"seconds"`
 }
 
@@ -207,13 +235,16 @@ func runCommand(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	var cfg config
 	cfg.register(fs)
-	serversFlag := fs.String("servers", "go,node,zishang", "servers to compare, in order (go, node, zishang); the first is \"ours\" in the ratios")
-	scenarioFlag := fs.String("scenario", "all", "scenarios, comma-separated: idle, fanout, binary, echo, polling, or all")
+	serversFlag := fs.String("servers", "go,node,zishang,ceiling", "servers to compare, in order (go, node, zishang, ceiling, go-msgpack, node-msgpack, go-metrics); the first is \"ours\" in the ratios")
+	scenarioFlag := fs.String("scenario", "all", "scenarios, comma-separated: idle, fanout, binary, echo, echo-open, polling, mixed, or all")
 	rounds := fs.Int("rounds", 3, "rounds; each round runs every server once per scenario")
 	rootFlag := fs.String("root", "", "repository root (default: found from the working directory)")
 	outFlag := fs.String("out", "", "also write every run as JSON to this file")
 	runTimeout := fs.Duration("run-timeout", 10*time.Minute, "bound of one run (server start, scenario, stop)")
 	fs.Parse(args)
+	if cfg.parser != parserJSON {
+		return errors.New("-parser is for one scenario against a running server: in run, compare the servers go-msgpack and node-msgpack (MessagePack) with go and node")
+	}
 
 	root := *rootFlag
 	if root == "" {
@@ -232,7 +263,10 @@ func runCommand(ctx context.Context, args []string) error {
 			}
 		}
 		if found == nil {
-			return fmt.Errorf("unknown server %q (have go, node, zishang)", name)
+			return fmt.Errorf("unknown server %q (have go, node, zishang, ceiling, go-msgpack, node-msgpack, go-metrics)", name)
+		}
+		if cfg.deflate && found.deflate == "" {
+			return fmt.Errorf("server %s: -deflate is not supported", found.name)
 		}
 		defs = append(defs, found)
 	}
@@ -263,6 +297,16 @@ func runCommand(ctx context.Context, args []string) error {
 
 	var records []runRecord
 	for _, sc := range scens {
+		var err error
+		switch sc.name {
+		case "echo-open":
+			cfg.openRate, cfg.openNote, err = resolveRate(ctx, cfg.rate, records, &cfg, root, dir, *runTimeout)
+		case "mixed":
+			cfg.mixedOpenRate, cfg.mixedNote, err = resolveRate(ctx, cfg.mixedRate, records, &cfg, root, dir, *runTimeout)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
 		for r := 1; r <= *rounds; r++ {
 			for _, d := range defs {
 				if ctx.Err() != nil {
@@ -288,9 +332,53 @@ func runCommand(ctx context.Context, args []string) error {
 	return nil
 }
 
+// resolveRate turns an open-loop rate relative to a server ("80%node")
+// into requests per second: that fraction of the median closed-loop echo
+// rate of that server's echo runs in records, or of one such run made now
+// when there is none. It returns 0 for a rate relative to the server
+// under test ("80%"), which each run finds itself, and for an absolute
+// rate, which the scenario reads from the flag.
+func resolveRate(ctx context.Context, s string, records []runRecord, cfg *config, root, dir string, limit time.Duration) (float64, string, error) {
+	spec, err := parseRate(s)
+	if err != nil || spec.ref == "" {
+		return 0, "", err
+	}
+	var def *serverDef
+	for _, d := range serverDefs {
+		if d.name == spec.ref {
+			def = d
+		}
+	}
+	if def == nil {
+		return 0, "", fmt.Errorf("rate %s: unknown server %q", s, spec.ref)
+	}
+	ref := median(values(records, "echo", def.name, "acks_per_s"))
+	from := "the median of its echo runs above"
+	if math.IsNaN(ref) {
+		fmt.Fprintf(os.Stderr, "rate %s: measuring %s's closed-loop echo rate ...\n", s, def.name)
+		if err := def.prepare(ctx, root, dir); err != nil {
+			return 0, "", fmt.Errorf("preparing %s: %w", def.name, err)
+		}
+		rec := runOne(ctx, def, scenarioByName("echo"), cfg, root, dir, limit)
+		if rec.Error != "" {
+			return 0, "", fmt.Errorf("rate %s: the closed-loop echo of %s: %s", s, def.name, rec.Error)
+		}
+		ref = rec.Values["acks_per_s"]
+		from = "one closed-loop echo run made for it"
+	}
+	rate := spec.frac * ref
+	note := fmt.Sprintf("%s of %s's closed-loop echo rate, %s acks/s, %s", strconv.FormatFloat(spec.frac*100, 'f', -1, 64)+"%", def.name, formatValue(ref), from)
+	fmt.Fprintf(os.Stderr, "rate %s = %s requests/s (%s)\n", s, formatValue(rate), note)
+	return rate, note, nil
+}
+
 // runOne starts a fresh server, runs sc against it and stops it.
 func runOne(ctx context.Context, d *serverDef, sc *scenario, cfg *config, root, dir string, limit time.Duration) runRecord {
 	rec := runRecord{Scenario: sc.name, Server: d.name}
+	if d.wsOnly && sc.name == "polling" {
+		rec.Skipped = "WebSocket only"
+		return rec
+	}
 	start := time.Now()
 	defer func() { rec.Seconds = time.Since(start).Seconds() }()
 	ctx, cancel := context.WithTimeout(ctx, limit)
@@ -301,7 +389,7 @@ func runOne(ctx context.Context, d *serverDef, sc *scenario, cfg *config, root, 
 		return rec
 	}
 	logPath := filepath.Join(dir, fmt.Sprintf("%s-%s.log", d.name, sc.name))
-	c, err := startServer(ctx, d, root, dir, addr, logPath)
+	c, err := startServer(ctx, d, root, dir, addr, logPath, cfg.deflate)
 	if err != nil {
 		rec.Error = err.Error()
 		return rec
@@ -312,6 +400,13 @@ func runOne(ctx context.Context, d *serverDef, sc *scenario, cfg *config, root, 
 	sleepCtx(ctx, 500*time.Millisecond)
 	rc := *cfg
 	rc.addr, rc.pid = addr, c.cmd.Process.Pid
+	if d.parser != "" {
+		rc.parser = d.parser
+	}
+	if rc.parser == parserMsgpack && sc.name == "polling" {
+		rec.Error = "the load tool's polling clients speak JSON only"
+		return rec
+	}
 	res, err := sc.run(ctx, &rc)
 	select {
 	case <-c.exited:
@@ -330,6 +425,9 @@ func runOne(ctx context.Context, d *serverDef, sc *scenario, cfg *config, root, 
 func summary(sc *scenario, rec runRecord) string {
 	if rec.Error != "" {
 		return "FAILED: " + firstLine(rec.Error)
+	}
+	if rec.Skipped != "" {
+		return "n/a: " + rec.Skipped
 	}
 	var parts []string
 	for _, m := range sc.metrics {
@@ -425,7 +523,13 @@ func printReport(w io.Writer, argv []string, defs []*serverDef, scens []*scenari
 			fmt.Fprintln(w)
 		}
 		// Every run, for the spread and the failures.
-		fmt.Fprintf(w, "\nRuns (%s):", sc.metrics[0].label)
+		runs := sc.metrics[0]
+		for _, m := range sc.metrics {
+			if m.key == sc.runsKey {
+				runs = m
+			}
+		}
+		fmt.Fprintf(w, "\nRuns (%s):", runs.label)
 		for _, d := range defs {
 			fmt.Fprintf(w, " %s", d.name)
 			for _, rec := range records {
@@ -434,8 +538,10 @@ func printReport(w io.Writer, argv []string, defs []*serverDef, scens []*scenari
 				}
 				if rec.Error != "" {
 					fmt.Fprintf(w, " [failed: %s]", firstLine(rec.Error))
+				} else if rec.Skipped != "" {
+					fmt.Fprintf(w, " n/a (%s)", rec.Skipped)
 				} else {
-					fmt.Fprintf(w, " %s", formatValue(rec.Values[sc.metrics[0].key]))
+					fmt.Fprintf(w, " %s", formatValue(rec.Values[runs.key]))
 				}
 			}
 			fmt.Fprint(w, ";")

@@ -39,6 +39,23 @@ type config struct {
 	window      int
 	duration    time.Duration
 	warmup      time.Duration
+
+	rate        string  // echo-open: -rate as given
+	openRate    float64 // echo-open: the rate resolved by run (0: from rate)
+	openNote    string  // echo-open: how run resolved it
+	arrivals    string
+	outstanding int
+
+	mixedConns       int
+	mixedEchoClients int
+	mixedRate        string  // as given
+	mixedOpenRate    float64 // resolved by run (0: from mixedRate)
+	mixedNote        string  // how run resolved it
+	mixedEvery       time.Duration
+	mixedProcs       int
+
+	deflate bool
+	parser  string // parserJSON or parserMsgpack
 }
 
 func (c *config) register(fs *flag.FlagSet) {
@@ -63,6 +80,16 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.window, "window", 1, "echo, polling: outstanding acks per client")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "echo, polling: measured time")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "echo, polling: unmeasured time before it")
+	fs.StringVar(&c.rate, "rate", "80%node", "echo-open: total requests per second: a number, P% (of the closed-loop echo rate of the server under test, measured first) or, in run, P%server (of that server's closed-loop echo rate in this run: from its echo runs, or one run made for it)")
+	fs.StringVar(&c.arrivals, "arrivals", arrivalsPoisson, "echo-open, mixed: the request schedule: poisson (seeded: the same for every server) or even (evenly spaced)")
+	fs.IntVar(&c.outstanding, "outstanding", 1024, "echo-open, mixed: most requests one client has in flight; a sender at the bound waits (the wait counts in the latency)")
+	fs.IntVar(&c.mixedConns, "mixed-conns", 19000, "mixed: connections in all (the echo clients included); each receives every broadcast")
+	fs.IntVar(&c.mixedEchoClients, "mixed-echo-clients", 500, "mixed: of those, the open-loop echo clients")
+	fs.StringVar(&c.mixedRate, "mixed-rate", "2000", "mixed: the echo clients' total requests per second (the forms of -rate)")
+	fs.DurationVar(&c.mixedEvery, "mixed-every", time.Second, "mixed: interval between broadcasts (of one -size message to every connection)")
+	fs.IntVar(&c.mixedProcs, "mixed-procs", 2, "mixed: processes of the tool: 2 puts the receive-only clients in a child process, so that they neither delay the echo clients in one Go scheduler nor need the file descriptors of this one; 1 keeps all here")
+	fs.StringVar(&c.parser, "parser", parserJSON, "the clients' Socket.IO parser: json, or msgpack (npm socket.io-msgpack-parser's; WebSocket scenarios only; in run, the servers go-msgpack and node-msgpack use it)")
+	fs.BoolVar(&c.deflate, "deflate", false, "WebSocket compression: the clients offer permessage-deflate (without context takeover) and compress what they send from 1024 bytes on; run starts the servers with compression on (not zishang)")
 }
 
 // metric describes one number a scenario reports.
@@ -81,6 +108,9 @@ type scenario struct {
 	title   string
 	metrics []metric
 	run     func(ctx context.Context, cfg *config) (result, error)
+	// runsKey is the metric listed for every run under the table
+	// ("": the first).
+	runsKey string
 }
 
 var scenarios = []*scenario{
@@ -115,10 +145,24 @@ var scenarios = []*scenario{
 		run:     runEcho,
 	},
 	{
+		name:    "echo-open",
+		title:   "open-loop echo with acks, WebSocket",
+		metrics: openMetrics,
+		run:     runEchoOpen,
+		runsKey: "p99_ms",
+	},
+	{
 		name:    "polling",
 		title:   "echo with acks, HTTP long-polling",
 		metrics: echoMetrics,
 		run:     runPollingEcho,
+	},
+	{
+		name:    "mixed",
+		title:   "mixed load at scale, WebSocket",
+		metrics: mixedMetrics,
+		run:     runMixed,
+		runsKey: "p99_ms",
 	},
 }
 
@@ -133,6 +177,7 @@ var echoMetrics = []metric{
 	{"acks_per_s", "acks per second", +1},
 	{"p50_ms", "latency p50 (ms)", -1},
 	{"p99_ms", "latency p99 (ms)", -1},
+	{"p999_ms", "latency p99.9 (ms)", -1},
 	{"server_us_per_ack", "server CPU per ack (µs)", -1},
 	{"server_cpu_pct", "server CPU (% of one core)", 0},
 	{"tool_us_per_ack", "load tool CPU per ack (µs)", 0},
@@ -295,10 +340,8 @@ func runFanout(ctx context.Context, cfg *config, binary bool) (result, error) {
 		remaining.Store(int64(nc))
 		target.Add(int64(count))
 		reqID++
-		req := appendEvent([]byte{'4'}, reqID, "broadcast",
-			fmt.Sprintf(`{"count":%d,"size":%d,"binary":%t}`, count, cfg.size, binary))
 		t0 := time.Since(base)
-		if err := set.conns[0].writeText(req); err != nil {
+		if err := set.conns[0].writeEvent(reqID, "broadcast", fmt.Sprintf(`{"count":%d,"size":%d,"binary":%t}`, count, cfg.size, binary)); err != nil {
 			return 0, err
 		}
 		timer := time.NewTimer(cfg.timeout)
@@ -365,6 +408,7 @@ func echoResult(runs []echoRun, s0, s1 cpuSample) result {
 		"acks_per_s":        n / (wall / 1e9),
 		"p50_ms":            percentile(all, 50) / 1e6,
 		"p99_ms":            percentile(all, 99) / 1e6,
+		"p999_ms":           percentile(all, 99.9) / 1e6,
 		"server_us_per_ack": (s1.server - s0.server) / n / 1e3,
 		"server_cpu_pct":    (s1.server - s0.server) / wall * 100,
 		"tool_us_per_ack":   (s1.tool - s0.tool) / n / 1e3,
@@ -393,13 +437,11 @@ func runEcho(ctx context.Context, cfg *config) (result, error) {
 		}
 		sent := make(map[uint64]int64, cfg.window)
 		var nextID uint64
-		buf := make([]byte, 0, 64+len(arg))
 		send := func() error {
 			id := nextID
 			nextID++
-			buf = appendEvent(append(buf[:0], '4'), id, "echo", arg)
 			sent[id] = int64(time.Since(base))
-			return c.writeText(buf)
+			return c.writeEvent(id, "echo", arg)
 		}
 		for range cfg.window {
 			if err := send(); err != nil {

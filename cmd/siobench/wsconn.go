@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -32,8 +33,20 @@ type wsConn struct {
 
 	head [headLen]byte // owned by the reader: the start of the last message
 
+	// With permessage-deflate (-deflate): the body of a compressed message
+	// being received, owned by the reader. Only the head of a message is
+	// inflated, which is all the tool looks at.
+	deflate bool
+	zbody   []byte
+
+	// With -parser msgpack: packets are binary messages (msgpack.go).
+	msgpack bool
+	synth   [24]byte // owned by the reader: the text head of the last MessagePack packet
+
 	wmu  sync.Mutex
-	wbuf []byte // guarded by wmu
+	wbuf []byte         // guarded by wmu
+	ebuf []byte         // guarded by wmu; an event being built
+	tmpl *eventTemplate // guarded by wmu; the last MessagePack event sent
 }
 
 // headLen is how much of each message the reader keeps: enough for the
@@ -63,11 +76,16 @@ const (
 	wsAccept = "4eAJD19x9ha+HcpNMjlrDtG9JJ0="
 )
 
+// deflateOffer is the tool's permessage-deflate offer (-deflate): no
+// context takeover either way, so that every message is compressed on its
+// own by every server, and client_max_window_bits, as browsers send.
+const deflateOffer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits"
+
 // dialWS opens a WebSocket to http://addr/socket.io/?EIO=4&transport=websocket
 // from the source address of d. ctx bounds the TCP connect and the upgrade.
 // bufSize is the size of the read buffer; readDelay, when positive, paces
-// the reads (see pacedReader).
-func dialWS(ctx context.Context, d *net.Dialer, addr string, bufSize int, readDelay time.Duration) (*wsConn, error) {
+// the reads (see pacedReader); deflate offers compression.
+func dialWS(ctx context.Context, d *net.Dialer, addr string, bufSize int, readDelay time.Duration, deflate bool) (*wsConn, error) {
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -77,7 +95,11 @@ func dialWS(ctx context.Context, d *net.Dialer, addr string, bufSize int, readDe
 	}
 	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + wsKey +
-		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"\r\nSec-WebSocket-Version: 13\r\n"
+	if deflate {
+		req += "Sec-WebSocket-Extensions: " + deflateOffer + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := io.WriteString(nc, req); err != nil {
 		nc.Close()
 		return nil, err
@@ -107,10 +129,18 @@ func dialWS(ctx context.Context, d *net.Dialer, addr string, bufSize int, readDe
 		if len(line) == 0 {
 			break
 		}
-		if k, v, ok := bytes.Cut(line, []byte(":")); ok &&
-			bytes.EqualFold(bytes.TrimSpace(k), []byte("Sec-WebSocket-Accept")) &&
-			string(bytes.TrimSpace(v)) == wsAccept {
-			accepted = true
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok {
+			k, v = bytes.TrimSpace(k), bytes.TrimSpace(v)
+			switch {
+			case bytes.EqualFold(k, []byte("Sec-WebSocket-Accept")) && string(v) == wsAccept:
+				accepted = true
+			case bytes.EqualFold(k, []byte("Sec-WebSocket-Extensions")):
+				if !deflate || !bytes.HasPrefix(v, []byte("permessage-deflate")) {
+					nc.Close()
+					return nil, fmt.Errorf("unexpected extension %q", v)
+				}
+				c.deflate = true
+			}
 		}
 	}
 	if !accepted {
@@ -182,22 +212,52 @@ func (c *wsConn) writeFrame(frame []byte) error {
 	return err
 }
 
-// writeText masks and writes a text message assembled from parts.
+// writeText masks and writes a text message assembled from parts;
+// compressed, with permessage-deflate, from 1024 bytes on (as ws does).
 func (c *wsConn) writeText(parts ...[]byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(opText, parts...)
+}
+
+// writeEvent writes the event [name, jsonArg] asking for ack id, with the
+// connection's parser.
+func (c *wsConn) writeEvent(id uint64, name, jsonArg string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.msgpack {
+		c.ebuf = appendEvent(append(c.ebuf[:0], '4'), id, name, jsonArg)
+		return c.writeLocked(opText, c.ebuf)
+	}
+	if t := c.tmpl; t == nil || t.name != name || t.arg != jsonArg {
+		var err error
+		if c.tmpl, err = newEventTemplate(name, jsonArg); err != nil {
+			return err
+		}
+	}
+	c.ebuf = c.tmpl.append(c.ebuf[:0], id)
+	return c.writeLocked(opBinary, c.ebuf)
+}
+
+// writeLocked writes a data message; c.wmu is held.
+func (c *wsConn) writeLocked(op byte, parts ...[]byte) error {
 	n := 0
 	for _, p := range parts {
 		n += len(p)
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	var b0 byte = 0x80 | op
+	if c.deflate && n >= 1024 {
+		z := deflateParts(parts)
+		parts, n, b0 = [][]byte{z}, len(z), b0|0x40
+	}
 	b := c.wbuf[:0]
 	switch {
 	case n <= 125:
-		b = append(b, 0x80|opText, 0x80|byte(n))
+		b = append(b, b0, 0x80|byte(n))
 	case n <= 0xFFFF:
-		b = append(b, 0x80|opText, 0x80|126, byte(n>>8), byte(n))
+		b = append(b, b0, 0x80|126, byte(n>>8), byte(n))
 	default:
-		b = append(b, 0x80|opText, 0x80|127)
+		b = append(b, b0, 0x80|127)
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
 	b = append(b, maskKey[:]...)
@@ -218,7 +278,7 @@ func (c *wsConn) writeText(parts ...[]byte) error {
 // call) and discards the rest; size is the full length. WebSocket pings are
 // answered.
 func (c *wsConn) readMessage() (op byte, head []byte, size int, err error) {
-	started := false
+	started, compressed := false, false
 	n := 0
 	for {
 		b, err := c.br.Peek(2)
@@ -227,6 +287,7 @@ func (c *wsConn) readMessage() (op byte, head []byte, size int, err error) {
 		}
 		fin := b[0]&0x80 != 0
 		fop := b[0] & 0x0F
+		rsv1 := b[0]&0x40 != 0
 		if b[1]&0x80 != 0 {
 			return 0, nil, 0, errors.New("masked frame from server")
 		}
@@ -279,6 +340,26 @@ func (c *wsConn) readMessage() (op byte, head []byte, size int, err error) {
 				return 0, nil, 0, errors.New("data frame inside a fragmented message")
 			}
 			op, started, size = fop, true, 0
+			compressed = c.deflate && rsv1
+			c.zbody = c.zbody[:0]
+		}
+		if compressed && length > 0 {
+			// The compressed body is kept whole (it is small: that is
+			// the point), then its head inflated.
+			if length > 1<<24 {
+				return 0, nil, 0, errors.New("compressed frame too large")
+			}
+			start := len(c.zbody)
+			c.zbody = slices.Grow(c.zbody, length)[:start+length]
+			if _, err := io.ReadFull(c.br, c.zbody[start:]); err != nil {
+				return 0, nil, 0, err
+			}
+			size += length
+			if fin {
+				n = inflateHead(c.head[:], c.zbody)
+				return op, c.head[:n], size, nil
+			}
+			continue
 		}
 		if n < headLen && length > 0 {
 			k := min(length, headLen-n)
@@ -309,6 +390,12 @@ func (c *wsConn) nextPacket() (binary bool, data []byte, err error) {
 			return false, nil, err
 		}
 		if op == opBinary {
+			if c.msgpack {
+				if h, ok := msgpackHead(c.synth[:0], head); ok {
+					return false, h, nil
+				}
+				return false, nil, fmt.Errorf("not a MessagePack packet: %x", head)
+			}
 			return true, head, nil
 		}
 		if len(head) == 0 {
@@ -330,11 +417,12 @@ func (c *wsConn) nextPacket() (binary bool, data []byte, err error) {
 
 // connectSIO dials, completes the Engine.IO open and the Socket.IO CONNECT
 // to the main namespace. The deadline of ctx bounds it all.
-func connectSIO(ctx context.Context, d *net.Dialer, addr string, bufSize int, readDelay time.Duration) (*wsConn, error) {
-	c, err := dialWS(ctx, d, addr, bufSize, readDelay)
+func connectSIO(ctx context.Context, d *net.Dialer, addr string, bufSize int, readDelay time.Duration, deflate, msgpack bool) (*wsConn, error) {
+	c, err := dialWS(ctx, d, addr, bufSize, readDelay, deflate)
 	if err != nil {
 		return nil, err
 	}
+	c.msgpack = msgpack
 	fail := func(err error) (*wsConn, error) {
 		c.close()
 		return nil, err
@@ -346,7 +434,11 @@ func connectSIO(ctx context.Context, d *net.Dialer, addr string, bufSize int, re
 	if op != opText || len(head) == 0 || head[0] != '0' {
 		return fail(fmt.Errorf("expected an open packet, got %q", head))
 	}
-	if err := c.writeFrame(frameConnect); err != nil {
+	connect := frameConnect
+	if msgpack {
+		connect = frameConnectMsgpack
+	}
+	if err := c.writeFrame(connect); err != nil {
 		return fail(err)
 	}
 	for {

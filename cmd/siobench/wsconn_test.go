@@ -5,9 +5,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"crypto/sha1"
 	"encoding/base64"
+	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,5 +155,49 @@ func TestFrames(t *testing.T) {
 	}
 	if f := appendFrame(nil, opBinary, make([]byte, 65536)); f[1] != 0x80|127 || len(f) != 2+8+4+65536 {
 		t.Fatalf("64 KiB frame: header %x, length %d", f[:10], len(f))
+	}
+}
+
+// TestDeflate: with -deflate, compressed messages (whole or fragmented)
+// are classified by their inflated head, and large messages the tool sends
+// are compressed.
+func TestDeflate(t *testing.T) {
+	msg := []byte(`42["msg","` + strings.Repeat("x", 3000) + `"]`)
+	body := deflateParts([][]byte{msg})
+	var stream []byte
+	stream = append(stream, serverFrame(true, opText|0x40, body)...)
+	stream = append(stream, serverFrame(false, opText|0x40, body[:3])...)
+	stream = append(stream, serverFrame(true, opCont, body[3:])...)
+	stream = append(stream, serverFrame(true, opText, []byte("43[]"))...)
+
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	go server.Write(stream)
+	c := &wsConn{nc: client, br: bufio.NewReaderSize(client, 1024), deflate: true}
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	for i, want := range []string{string(msg[1:headLen]), string(msg[1:headLen]), "3[]"} {
+		bin, data, err := c.nextPacket()
+		if err != nil || bin || string(data) != want {
+			t.Fatalf("packet %d = %v %q %v", i, bin, data, err)
+		}
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := io.ReadAtLeast(server, buf, 2)
+		got <- bytes.Clone(buf[:n])
+	}()
+	if err := c.writeText(msg); err != nil {
+		t.Fatal(err)
+	}
+	f := <-got
+	if f[0] != 0xC1 {
+		t.Fatalf("first byte %x, want a compressed text frame", f[0])
+	}
+	_, p := unmask(t, f)
+	fr := flate.NewReader(io.MultiReader(bytes.NewReader(p), bytes.NewReader(deflateTail)))
+	if out, err := io.ReadAll(fr); err != nil || !bytes.Equal(out, msg) {
+		t.Fatalf("inflated %d bytes, %v", len(out), err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -14,16 +15,50 @@ import (
 // Input limits. Everything a user types is bounded and cleaned on the
 // server; the page renders it as text, never as HTML.
 const (
-	maxNickname   = 24
-	maxRoomName   = 32
-	maxMessage    = 500
-	maxRooms      = 100
-	historySize   = 50 // messages a room keeps for those who join later
-	defaultRoom   = "lobby"
-	rateBurst     = 5               // messages a socket may send at once
-	rateRefill    = 2 * time.Second // one more message allowed per interval
-	typingTimeout = 3 * time.Second
+	maxNickname = 24
+	maxRoomName = 32
+	maxMessage  = 500
+	maxRooms    = 100
+	historySize = 50 // messages a room keeps for those who join later
+	defaultRoom = "lobby"
 )
+
+// Rate limits, per socket: how many at once, then one more per interval.
+// Anything a client sends that makes the server talk to others is limited:
+// a join or a nickname change notifies a room and sends the room list to
+// everyone, a typing flag goes to the room.
+var (
+	messageRate = rate{burst: 5, every: 2 * time.Second}
+	changeRate  = rate{burst: 4, every: 3 * time.Second} // joins and nickname changes
+	typingRate  = rate{burst: 2, every: time.Second}
+)
+
+// rate describes a token bucket.
+type rate struct {
+	burst float64
+	every time.Duration
+}
+
+// bucket is one socket's token bucket for one kind of action.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends a token if one is left.
+func (b *bucket) take(r rate, now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens = r.burst
+	} else {
+		b.tokens = min(r.burst, b.tokens+float64(now.Sub(b.last))/float64(r.every))
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
 
 // chat holds the rooms and who is in them.
 type chat struct {
@@ -47,30 +82,33 @@ type user struct {
 	mu       sync.Mutex
 	nickname string
 	room     string
-	tokens   float64
-	last     time.Time
+	messages bucket // guarded by mu
+	changes  bucket // guarded by mu
+	typing   bucket // guarded by mu
+	isTyping bool   // guarded by mu; what the room was last told
 }
 
-// allow applies a token-bucket rate limit to chat messages.
-func (u *user) allow(now time.Time) bool {
+// allow applies a rate limit to one of the user's buckets.
+func (u *user) allow(b *bucket, r rate) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.tokens += float64(now.Sub(u.last)) / float64(rateRefill)
-	if u.tokens > rateBurst {
-		u.tokens = rateBurst
-	}
-	u.last = now
-	if u.tokens < 1 {
-		return false
-	}
-	u.tokens--
-	return true
+	return b.take(r, time.Now())
 }
 
 func (u *user) get() (nickname, room string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.nickname, u.room
+}
+
+// MarshalJSON is how the Admin UI shows the socket's data. (The chat calls
+// SetData again after each change, so that the UI hears of it.)
+func (u *user) MarshalJSON() ([]byte, error) {
+	nickname, room := u.get()
+	return json.Marshal(struct {
+		Nickname string `json:"nickname"`
+		Room     string `json:"room"`
+	}{nickname, room})
 }
 
 // Payloads exchanged with the page.
@@ -138,7 +176,7 @@ func cleanRoom(s string) string {
 func (c *chat) onConnection(s *socketio.Socket) {
 	u, _ := s.Data().(*user)
 	if u == nil || !s.Recovered() {
-		u = &user{nickname: "guest-" + s.ID()[:4], tokens: rateBurst, last: time.Now()}
+		u = &user{nickname: "guest-" + s.ID()[:4]}
 		s.SetData(u)
 		c.join(s, u, defaultRoom)
 	} else {
@@ -151,10 +189,14 @@ func (c *chat) onConnection(s *socketio.Socket) {
 	_ = s.Emit("session", reply{OK: true, Nickname: nickname, Room: room})
 	_ = s.Emit("rooms", c.roomList())
 
-	_ = s.On("nickname", func(name string, ack func(reply)) {
+	s.On("nickname", func(name string, ack func(reply)) {
 		name = clean(name, maxNickname)
 		if name == "" {
-			ack(reply{Error: "Choose a nickname of 1 to 24 characters."})
+			answer(ack, reply{Error: "Choose a nickname of 1 to 24 characters."})
+			return
+		}
+		if !u.allow(&u.changes, changeRate) {
+			answer(ack, reply{Error: "Slow down: too many nickname or room changes."})
 			return
 		}
 		u.mu.Lock()
@@ -162,62 +204,78 @@ func (c *chat) onConnection(s *socketio.Socket) {
 		u.nickname = name
 		u.mu.Unlock()
 		c.setNickname(room, s.ID(), name)
+		s.SetData(u)
 		_ = c.srv.To(room).Emit("notice", notice{Room: room, Text: old + " is now " + name})
-		ack(reply{OK: true, Nickname: name, Room: room})
+		answer(ack, reply{OK: true, Nickname: name, Room: room})
 	})
 
-	_ = s.On("join", func(name string, ack func(reply)) {
+	s.On("join", func(name string, ack func(reply)) {
 		room := cleanRoom(name)
 		if room == "" {
-			ack(reply{Error: "Room names are 1 to 32 letters, digits, spaces, - or _."})
+			answer(ack, reply{Error: "Room names are 1 to 32 letters, digits, spaces, - or _."})
 			return
 		}
 		if !c.exists(room) && c.count() >= maxRooms {
-			ack(reply{Error: "There are too many rooms already."})
+			answer(ack, reply{Error: "There are too many rooms already."})
+			return
+		}
+		if _, current := u.get(); current != room && !u.allow(&u.changes, changeRate) {
+			answer(ack, reply{Error: "Slow down: too many nickname or room changes."})
 			return
 		}
 		c.join(s, u, room)
 		nickname, _ := u.get()
-		ack(reply{OK: true, Nickname: nickname, Room: room})
+		answer(ack, reply{OK: true, Nickname: nickname, Room: room})
 	})
 
-	_ = s.On("message", func(text string, ack func(reply)) {
+	s.On("message", func(text string, ack func(reply)) {
 		if utf8.RuneCountInString(text) > maxMessage {
-			ack(reply{Error: "Messages are limited to 500 characters."})
+			answer(ack, reply{Error: "Messages are limited to 500 characters."})
 			return
 		}
 		text = clean(text, maxMessage)
 		if text == "" {
-			ack(reply{Error: "Empty message."})
+			answer(ack, reply{Error: "Empty message."})
 			return
 		}
-		if !u.allow(time.Now()) {
-			ack(reply{Error: "Slow down: too many messages."})
+		if !u.allow(&u.messages, messageRate) {
+			answer(ack, reply{Error: "Slow down: too many messages."})
 			return
 		}
 		nickname, room := u.get()
 		m := chatMessage{Room: room, Nickname: nickname, Text: text, Time: time.Now().UnixMilli()}
 		c.remember(m)
 		_ = c.srv.To(room).Emit("message", m)
-		ack(reply{OK: true})
+		answer(ack, reply{OK: true})
 	})
 
-	_ = s.On("announce", func(text string, ack func(reply)) {
+	s.On("announce", func(text string, ack func(reply)) {
 		if utf8.RuneCountInString(text) > maxMessage {
-			ack(reply{Error: "Announcements are limited to 500 characters."})
+			answer(ack, reply{Error: "Announcements are limited to 500 characters."})
 			return
 		}
 		text = clean(text, maxMessage)
-		if text == "" || !u.allow(time.Now()) {
-			ack(reply{Error: "Nothing announced (empty, or too many messages)."})
+		if text == "" || !u.allow(&u.messages, messageRate) {
+			answer(ack, reply{Error: "Nothing announced (empty, or too many messages)."})
 			return
 		}
 		nickname, _ := u.get()
 		_ = c.srv.Emit("announcement", chatMessage{Nickname: nickname, Text: text, Time: time.Now().UnixMilli()})
-		ack(reply{OK: true})
+		answer(ack, reply{OK: true})
 	})
 
-	_ = s.On("typing", func(typing bool) {
+	s.On("typing", func(typing bool) {
+		// Only changes go to the room, starts at a limited rate: the
+		// indicator is best effort, but a stop always follows a start.
+		u.mu.Lock()
+		tell := typing != u.isTyping && (!typing || u.typing.take(typingRate, time.Now()))
+		if tell {
+			u.isTyping = typing
+		}
+		u.mu.Unlock()
+		if !tell {
+			return
+		}
 		nickname, room := u.get()
 		_ = s.To(room).Volatile().Emit("typing", map[string]any{"nickname": nickname, "typing": typing})
 	})
@@ -229,6 +287,14 @@ func (c *chat) onConnection(s *socketio.Socket) {
 			c.broadcastRooms()
 		}
 	})
+}
+
+// answer acknowledges an event with r when the client asked for an
+// answer: a client may emit without a callback, and ack is then nil.
+func answer(ack func(reply), r reply) {
+	if ack != nil {
+		ack(r)
+	}
 }
 
 // join moves the socket to room.
@@ -247,6 +313,7 @@ func (c *chat) join(s *socketio.Socket, u *user, room string) {
 		}
 	}
 	c.enter(s, u, room)
+	s.SetData(u)
 	_ = s.To(room).Emit("notice", notice{Room: room, Text: nickname + " joined"})
 	c.broadcastRooms()
 }

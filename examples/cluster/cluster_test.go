@@ -16,23 +16,40 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/socketio-go/socketio/client"
+	"github.com/socketio-go/socketio/internal/natstest"
+	"github.com/socketio-go/socketio/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestCluster runs two servers of the example on the test Redis
-// (127.0.0.1:6379 or SOCKETIO_REDIS_ADDR; SOCKETIO_SKIP_REDIS=1 skips) and
-// checks that a chat message sent to one reaches the clients of both.
+// (127.0.0.1:6379 or SOCKETIO_REDIS_ADDR; SOCKETIO_SKIP_REDIS=1 skips),
+// with each adapter, and checks that a chat message sent to one reaches the
+// clients of both.
 func TestCluster(t *testing.T) {
+	for _, a := range []string{"redis", "redis-streams", "postgres", "nats"} {
+		t.Run(a, func(t *testing.T) { testCluster(t, a) })
+	}
+}
+
+func testCluster(t *testing.T, adapterName string) {
+	var br brokers
+	switch adapterName {
+	case "postgres":
+		br.pool = pgtest.Pool(t, pgtest.URL())
+	case "nats":
+		br.nc = natstest.Conn(t, natstest.URL())
+	}
 	addr := os.Getenv("SOCKETIO_REDIS_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:6379"
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
+	br.rdb = rdb
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
+	if err := rdb.Ping(ctx).Err(); err != nil && br.pool == nil && br.nc == nil {
 		if os.Getenv("SOCKETIO_SKIP_REDIS") == "1" {
 			t.Skip("no Redis (SOCKETIO_SKIP_REDIS=1)")
 		}
@@ -40,12 +57,12 @@ func TestCluster(t *testing.T) {
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	c := config{key: "sio-example-" + hex.EncodeToString(b), logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := config{adapter: adapterName, key: "sio-example-" + hex.EncodeToString(b), logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	var clients []*client.Socket
 	got := make(chan string, 4)
 	for _, name := range []string{"one", "two"} {
-		n := newNode(name, rdb, c)
+		n := newNode(name, br, c)
 		ts := httptest.NewServer(n.handler())
 		defer ts.Close()
 		defer n.srv.Close()
@@ -53,7 +70,7 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = s.On("chat", func(m chatMessage) { got <- name + ":" + m.Text + "@" + m.Server })
+		s.On("chat", func(m chatMessage) { got <- name + ":" + m.Text + "@" + m.Server })
 		s.Connect()
 		if err := s.WaitConnect(ctx); err != nil {
 			t.Fatal(err)

@@ -6,13 +6,26 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/natsadapter"
+	"github.com/socketio-go/socketio/postgresadapter"
 	"github.com/socketio-go/socketio/redisadapter"
+	"github.com/socketio-go/socketio/redisstreamsadapter"
 )
 
+// brokers are the clients of the broker the adapter uses (one is set).
+type brokers struct {
+	rdb  redis.UniversalClient
+	pool *pgxpool.Pool
+	nc   *nats.Conn
+}
+
 type config struct {
+	adapter string // "redis" (default), "redis-streams", "postgres" or "nats"
 	key     string
 	sharded bool
 	logger  *slog.Logger
@@ -30,17 +43,32 @@ type chatMessage struct {
 	Text   string `json:"text"`
 }
 
-func newNode(name string, rdb redis.UniversalClient, c config) *node {
-	opts := &redisadapter.Options{Key: c.key, Logger: c.logger}
-	adapter := redisadapter.New(rdb, opts)
-	if c.sharded {
-		adapter = redisadapter.NewSharded(rdb, opts)
+func newNode(name string, b brokers, c config) *node {
+	so := &socketio.Options{Logger: c.logger}
+	rdb := b.rdb
+	switch {
+	case c.adapter == "postgres":
+		// LISTEN/NOTIFY, as Node's @socket.io/postgres-adapter.
+		so.Adapter = postgresadapter.New(b.pool, &postgresadapter.Options{ChannelPrefix: c.key, Logger: c.logger})
+	case c.adapter == "nats":
+		// NATS with JetStream: a server cut off reads what it missed.
+		so.Adapter = natsadapter.New(b.nc, &natsadapter.Options{SubjectPrefix: c.key, Logger: c.logger})
+	case c.adapter == "redis-streams":
+		// A stream keeps what was sent: servers catch up after a Redis
+		// outage, and a client whose server stops recovers its session
+		// on another.
+		so.Adapter = redisstreamsadapter.New(rdb, &redisstreamsadapter.Options{StreamName: c.key, ChannelPrefix: c.key, Logger: c.logger})
+		so.ConnectionStateRecovery = &socketio.RecoveryOptions{}
+	case c.sharded:
+		so.Adapter = redisadapter.NewSharded(rdb, &redisadapter.Options{Key: c.key, Logger: c.logger})
+	default:
+		so.Adapter = redisadapter.New(rdb, &redisadapter.Options{Key: c.key, Logger: c.logger})
 	}
-	srv := socketio.NewServer(&socketio.Options{Adapter: adapter, Logger: c.logger})
+	srv := socketio.NewServer(so)
 	n := &node{name: name, srv: srv}
 
 	// Other servers ask who is there.
-	_ = srv.On("whois", func(ack func(string)) { ack(name) })
+	srv.On("whois", func(ack func(string)) { ack(name) })
 
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.SetData(map[string]any{"server": name, "since": time.Now().UTC().Format(time.RFC3339)})
@@ -49,7 +77,7 @@ func newNode(name string, rdb redis.UniversalClient, c config) *node {
 		s.OnDisconnect(func(socketio.DisconnectReason, error) { n.announceCount() })
 
 		// A chat message goes to every client of every server.
-		_ = s.On("chat", func(text string) {
+		s.On("chat", func(text string) {
 			if len(text) > 500 {
 				text = text[:500]
 			}
@@ -57,7 +85,7 @@ func newNode(name string, rdb redis.UniversalClient, c config) *node {
 		})
 		// The servers of the cluster, this one first.
 		// (Waiting inside a handler would hold the socket's other events.)
-		_ = s.On("servers", func(ack func([]string)) {
+		s.On("servers", func(ack func([]string)) {
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 				defer cancel()

@@ -26,14 +26,14 @@ func socketioHandler() http.Handler {
 	sendAuth := func(s *socketio.Socket) { _ = s.Emit("auth", s.Handshake().Auth) }
 	srv.OnConnection(func(s *socketio.Socket) {
 		sendAuth(s)
-		_ = s.On("message", func(args socketio.Args) {
+		s.On("message", func(args socketio.Args) {
 			vals := make([]any, args.Len())
 			for i := range vals {
 				vals[i] = passThrough(args, i)
 			}
 			_ = s.Emit("message-back", vals...)
 		})
-		_ = s.On("message-with-ack", func(args socketio.Args, ack func(...any)) {
+		s.On("message-with-ack", func(args socketio.Args, ack func(...any)) {
 			vals := make([]any, args.Len())
 			for i := range vals {
 				vals[i] = passThrough(args, i)

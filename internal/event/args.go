@@ -16,7 +16,19 @@ import (
 type Args struct {
 	raw         [][]byte
 	attachments [][]byte
+	ack         bool // the event's sender asked for an acknowledgement
 }
+
+// WithAck returns a with the flag telling that the sender of the event
+// asked for an acknowledgement.
+func (a Args) WithAck(requested bool) Args {
+	a.ack = requested
+	return a
+}
+
+// AckRequested reports whether the sender of the event asked for an
+// acknowledgement (always false for the arguments of an acknowledgement).
+func (a Args) AckRequested() bool { return a.ack }
 
 // NewArgs splits a JSON array payload. The payload was validated by the
 // parser, so splitting cannot fail on it.

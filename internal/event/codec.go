@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -24,6 +25,47 @@ import (
 // argument become binary attachments.
 var (
 	plainOpts = json.JoinOptions(jsonv1.DefaultOptionsV1(), jsontext.EscapeForHTML(false))
+	// numberOpts are for the types that hold a json.Number, found by
+	// infoOf: marshalers cost every value a lookup, so the others go
+	// without.
+	numberOpts = json.JoinOptions(plainOpts, json.WithMarshalers(numberMarshaler), json.WithUnmarshalers(numberUnmarshaler))
+)
+
+// encoding/json's Number is a string type to encoding/json/v2, which would
+// write it as a JSON string and refuse to decode a number into it: these
+// give it its encoding/json meaning. (JoinOptions keeps only the last
+// WithMarshalers, so the other marshalers are joined with these.)
+var (
+	numberMarshaler = json.MarshalToFunc(func(enc *jsontext.Encoder, n stdjson.Number) error {
+		if n == "" {
+			return enc.WriteValue(jsontext.Value("0")) // as encoding/json writes it
+		}
+		if _, err := strconv.ParseFloat(string(n), 64); err != nil || !jsontext.Value(n).IsValid() || jsontext.Value(n).Kind() != '0' {
+			return fmt.Errorf("invalid json.Number %q", string(n))
+		}
+		return enc.WriteValue(jsontext.Value(n))
+	})
+	numberUnmarshaler = json.UnmarshalFromFunc(func(dec *jsontext.Decoder, n *stdjson.Number) error {
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		switch v.Kind() {
+		case '0':
+			*n = stdjson.Number(v)
+			return nil
+		case 'n':
+			return nil // null leaves the value alone, as encoding/json does
+		case '"':
+			// encoding/json takes a string that holds a number, too.
+			var str string
+			if err := json.Unmarshal(v, &str); err == nil && jsontext.Value(str).Kind() == '0' && jsontext.Value(str).IsValid() {
+				*n = stdjson.Number(str)
+				return nil
+			}
+		}
+		return fmt.Errorf("cannot decode %s into json.Number", v.Kind())
+	})
 )
 
 // encoder appends the JSON array of a packet's arguments.
@@ -35,7 +77,7 @@ type encoder struct {
 
 var encoderPool = sync.Pool{New: func() any {
 	e := new(encoder)
-	e.binaryOpts = json.JoinOptions(plainOpts, json.WithMarshalers(json.MarshalToFunc(e.marshalBytes)))
+	e.binaryOpts = json.JoinOptions(plainOpts, json.WithMarshalers(json.JoinMarshalers(numberMarshaler, json.MarshalToFunc(e.marshalBytes))))
 	return e
 }}
 
@@ -124,20 +166,34 @@ func (e *encoder) encodeValue(a any) error {
 		e.buf.Write(strconv.AppendInt(e.buf.AvailableBuffer(), v, 10))
 		return nil
 	case stdjson.RawMessage:
-		if !jsontext.Value(v).IsValid() {
+		if !validRaw(v) {
 			return errors.New("socketio: invalid json.RawMessage argument")
 		}
 		e.buf.Write(v)
 		return nil
 	}
 	opts := plainOpts
-	if mayContainBytes(reflect.TypeOf(a)) {
-		opts = e.binaryOpts
+	switch info := infoOf(reflect.TypeOf(a)); {
+	case info.bytes:
+		opts = e.binaryOpts // numbers included
+	case info.number:
+		opts = numberOpts
 	}
 	if err := json.MarshalWrite(&e.buf, a, opts); err != nil {
 		return fmt.Errorf("socketio: cannot encode argument: %w", err)
 	}
 	return nil
+}
+
+// rawOpts validate raw JSON as JSON.parse reads it: duplicate names and
+// escaped lone surrogates ("\ud800", which a JavaScript peer may send and
+// expects back) are allowed.
+var rawOpts = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
+// validRaw reports whether raw is one JSON value a JavaScript peer can
+// parse, in valid UTF-8 (a WebSocket text frame must be).
+func validRaw(raw []byte) bool {
+	return utf8.Valid(raw) && jsontext.Value(raw).IsValid(rawOpts)
 }
 
 // EncodeArgs returns the JSON array [event?, args...] and its attachments.
@@ -151,56 +207,68 @@ func EncodeArgs(event string, withEvent bool, args []any) ([]byte, [][]byte, err
 	return data, e.attachments, nil
 }
 
-// bytesCache remembers, per type, whether a value can hold a []byte.
-var bytesCache sync.Map // reflect.Type -> bool
+// typeCache remembers, per type, what its values may hold that needs more
+// than the plain options.
+var typeCache sync.Map // reflect.Type -> typeInfo
+
+type typeInfo struct {
+	bytes  bool // a []byte, which becomes a binary attachment (any interface may hold one)
+	number bool // an encoding/json Number
+}
 
 var (
 	bytesType     = reflect.TypeFor[[]byte]()
+	numberType    = reflect.TypeFor[stdjson.Number]()
 	marshalerType = reflect.TypeFor[stdjson.Marshaler]()
 	textType      = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// mayContainBytes reports whether values of type t can contain a []byte
-// that would become a binary attachment.
-func mayContainBytes(t reflect.Type) bool {
+// infoOf describes the values of type t.
+func infoOf(t reflect.Type) typeInfo {
 	if t == nil {
-		return false
+		return typeInfo{}
 	}
-	if v, ok := bytesCache.Load(t); ok {
-		return v.(bool)
+	if v, ok := typeCache.Load(t); ok {
+		return v.(typeInfo)
 	}
-	r := typeMayContainBytes(t, make(map[reflect.Type]bool))
-	bytesCache.Store(t, r)
-	return r
+	var info typeInfo
+	walkType(t, make(map[reflect.Type]bool), &info)
+	typeCache.Store(t, info)
+	return info
 }
 
-func typeMayContainBytes(t reflect.Type, visiting map[reflect.Type]bool) bool {
-	if t == bytesType {
-		return true
+// mayContainBytes reports whether values of type t can contain a []byte
+// that would become a binary attachment.
+func mayContainBytes(t reflect.Type) bool { return infoOf(t).bytes }
+
+func walkType(t reflect.Type, visiting map[reflect.Type]bool, info *typeInfo) {
+	switch t {
+	case bytesType:
+		info.bytes = true
+		return
+	case numberType:
+		info.number = true
+		return
 	}
 	if visiting[t] {
-		return false
+		return
 	}
 	visiting[t] = true
 	if t.Kind() != reflect.Interface && (t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) || t.Implements(textType)) {
-		return false
+		return
 	}
 	switch t.Kind() {
 	case reflect.Interface:
-		return true
-	case reflect.Pointer, reflect.Slice, reflect.Array:
-		return typeMayContainBytes(t.Elem(), visiting)
-	case reflect.Map:
-		return typeMayContainBytes(t.Elem(), visiting)
+		info.bytes = true // what it holds is only known when encoding
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		walkType(t.Elem(), visiting, info)
 	case reflect.Struct:
 		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if (f.IsExported() || f.Anonymous) && typeMayContainBytes(f.Type, visiting) {
-				return true
+			if f := t.Field(i); f.IsExported() || f.Anonymous {
+				walkType(f.Type, visiting, info)
 			}
 		}
 	}
-	return false
 }
 
 // decoder turns raw arguments into Go values, resolving placeholders.
@@ -208,11 +276,15 @@ type decoder struct {
 	attachments [][]byte
 }
 
-func (d *decoder) options() json.Options {
+func (d *decoder) options(target reflect.Type) json.Options {
 	if len(d.attachments) == 0 {
+		if infoOf(target).number {
+			return numberOpts
+		}
 		return plainOpts
 	}
 	return json.JoinOptions(plainOpts, json.WithUnmarshalers(json.JoinUnmarshalers(
+		numberUnmarshaler,
 		json.UnmarshalFromFunc(d.unmarshalBytes),
 		json.UnmarshalFromFunc(d.unmarshalAny),
 	)))
@@ -274,7 +346,7 @@ func (d *decoder) decode(raw []byte, ptr any) error {
 			return nil
 		}
 	}
-	return json.Unmarshal(raw, ptr, d.options())
+	return json.Unmarshal(raw, ptr, d.options(reflect.TypeOf(ptr)))
 }
 
 // EncodePacket encodes args (after the event name when withEvent) as the
@@ -284,13 +356,25 @@ func (d *decoder) decode(raw []byte, ptr any) error {
 // buffer and p.Attachments to the binary attachments. The arguments are
 // copied once.
 func EncodePacket(p *sioparser.Packet, event string, withEvent bool, args []any, headroom int) ([]byte, error) {
+	return EncodePacketTo(nil, p, event, withEvent, args, headroom)
+}
+
+// EncodePacketTo is EncodePacket building the message in dst's array
+// when it is large enough (a pooled buffer, say).
+func EncodePacketTo(dst []byte, p *sioparser.Packet, event string, withEvent bool, args []any, headroom int) ([]byte, error) {
 	e := getEncoder()
 	defer e.release()
 	if err := e.encodeArray(event, withEvent, args); err != nil {
 		return nil, err
 	}
 	p.Data, p.Attachments = e.buf.Bytes(), e.attachments
-	buf := make([]byte, headroom, headroom+1+p.TextLen())
+	need := headroom + 1 + p.TextLen()
+	var buf []byte
+	if cap(dst) >= need {
+		buf = dst[:headroom]
+	} else {
+		buf = make([]byte, headroom, need)
+	}
 	buf = append(buf, '4')
 	buf = p.AppendText(buf)
 	p.Data = buf[len(buf)-e.buf.Len():]

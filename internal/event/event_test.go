@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 type file struct {
@@ -169,7 +170,7 @@ func TestHandlers(t *testing.T) {
 	must(call(func(a string, b int, c plain) { got = append(got, a, string(rune('0'+b)), c.A) }, `["x",5,{"A":"p"}]`, nil))
 	must(call(func(a string, more ...string) { got = append(got, a+strings.Join(more, "")) }, `["a","b","c"]`, nil))
 	var acked []any
-	ack := func(v []any) { acked = v }
+	ack := func(v ...any) { acked = v }
 	must(call(func(n int, reply func(int, string)) { reply(n*2, "ok"); reply(0, "twice") }, `[21]`, ack))
 	if !reflect.DeepEqual(acked, []any{42, "ok"}) {
 		t.Fatalf("ack %v", acked)
@@ -178,12 +179,11 @@ func TestHandlers(t *testing.T) {
 	if !reflect.DeepEqual(acked, []any{1, 2}) {
 		t.Fatalf("variadic ack %v", acked)
 	}
-	must(call(func(reply func(string)) { reply("nobody listens") }, `[]`, nil))
 	if err := call(func() error { return errors.New("handler error") }, `[]`, nil); err == nil {
 		t.Fatal("error result lost")
 	}
-	if err := call(func(n int) {}, `["x"]`, nil); err == nil {
-		t.Fatal("type mismatch accepted")
+	if err := call(func(n int) {}, `["x"]`, nil); !errors.Is(err, ErrInvalidArguments) {
+		t.Fatalf("type mismatch: %v", err)
 	}
 	if !reflect.DeepEqual(got, []string{"x", "5", "p", "abc"}) {
 		t.Fatalf("got %v", got)
@@ -203,6 +203,123 @@ func TestHandlers(t *testing.T) {
 	args, cb := SplitCallback([]any{1, func() {}})
 	if len(args) != 1 || cb == nil {
 		t.Fatal("SplitCallback")
+	}
+}
+
+// myArgs stands for socketio.Args and client.Args: types defined from Args.
+type myArgs Args
+
+// TestAckRequested: a handler can tell whether the sender asked for an
+// acknowledgement, whatever its shape.
+func TestAckRequested(t *testing.T) {
+	var sent []any
+	send := AckSender(func(v ...any) { sent = v })
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, asked *bool) any
+	}{
+		{"typed", func(t *testing.T, asked *bool) any {
+			return func(s string, ack func(string)) {
+				*asked = ack != nil
+				if ack != nil {
+					ack(s)
+				}
+			}
+		}},
+		{"any", func(t *testing.T, asked *bool) any {
+			return func(s string, ack func(...any)) {
+				*asked = ack != nil
+				if ack != nil {
+					ack(s)
+				}
+			}
+		}},
+		{"args fast path", func(t *testing.T, asked *bool) any {
+			return func(a Args, ack func(...any)) {
+				if a.AckRequested() != (ack != nil) {
+					t.Errorf("flag %v, ack %v", a.AckRequested(), ack != nil)
+				}
+				*asked = ack != nil
+				if ack != nil {
+					ack(a.Raw(0))
+				}
+			}
+		}},
+		{"defined args", func(t *testing.T, asked *bool) any {
+			return func(a myArgs, ack func(...any)) {
+				if Args(a).AckRequested() != (ack != nil) {
+					t.Errorf("flag %v, ack %v", Args(a).AckRequested(), ack != nil)
+				}
+				*asked = ack != nil
+				if ack != nil {
+					ack(Args(a).Raw(0))
+				}
+			}
+		}},
+		{"variadic", func(t *testing.T, asked *bool) any {
+			// JavaScript's (...args) => typeof args.at(-1) === "function"
+			return func(vals ...any) {
+				last, ok := vals[len(vals)-1].(func(...any))
+				*asked = ok
+				if ok {
+					last(vals[0])
+				}
+			}
+		}},
+		{"variadic with a fixed parameter", func(t *testing.T, asked *bool) any {
+			return func(s string, vals ...any) {
+				var ack func(...any)
+				if n := len(vals); n > 0 {
+					ack, _ = vals[n-1].(func(...any))
+				}
+				*asked = ack != nil
+				if ack != nil {
+					ack(s)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked bool
+			h, err := NewHandler(tc.fn(t, &asked), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := NewArgs([]byte(`["x"]`), nil)
+			sent = nil
+			if err := h.Call(args, nil); err != nil || asked {
+				t.Fatalf("without ack: asked %v, err %v", asked, err)
+			}
+			if err := h.Call(args.WithAck(true), send); err != nil || !asked {
+				t.Fatalf("with ack: asked %v, err %v", asked, err)
+			}
+			if len(sent) != 1 {
+				t.Fatalf("ack sent %v", sent)
+			}
+		})
+	}
+}
+
+// TestDecodeErrors: an argument that does not fit is an ErrInvalidArguments
+// that names it, without quoting a whole payload.
+func TestDecodeErrors(t *testing.T) {
+	long := `"` + strings.Repeat("x", 1000) + `"`
+	for _, fn := range []any{
+		func(n int) {}, func(string, int) {}, func(n ...int) {}, func(p *plain) {},
+	} {
+		h, err := NewHandler(fn, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = h.Call(NewArgs([]byte(`[`+long+`,`+long+`]`), nil), nil)
+		if !errors.Is(err, ErrInvalidArguments) || len(err.Error()) > 300 {
+			t.Errorf("%T: %v", fn, err)
+		}
+	}
+	for _, fn := range []any{func(ch chan int) {}, func(f func(), x int) {}, func(c complex128) {}, func(v ...func()) {}} {
+		if _, err := NewHandler(fn, false); err == nil {
+			t.Errorf("%T accepted", fn)
+		}
 	}
 }
 
@@ -236,11 +353,60 @@ func BenchmarkEncodeArgsStruct(b *testing.B) {
 func BenchmarkHandlerCall(b *testing.B) {
 	h, _ := NewHandler(func(p plain, ack func(string)) { ack(p.A) }, false)
 	args := NewArgs([]byte(`[{"A":"x","b":1}]`), nil)
-	ack := func([]any) {}
+	ack := func(...any) {}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := h.Call(args, ack); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestJSONNumber: encoding/json's Number keeps its meaning (a number, as
+// written) both ways, with and without binary attachments.
+func TestJSONNumber(t *testing.T) {
+	type withNum struct {
+		N json.Number
+		B []byte
+	}
+	d, atts, err := EncodeArgs("x", true, []any{json.Number("7"), map[string]any{"n": json.Number("12345678901234567890")}, withNum{N: "1.5", B: []byte{1}}, json.Number("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `["x",7,{"n":12345678901234567890},{"N":1.5,"B":{"_placeholder":true,"num":0}},0]`; string(d) != want || len(atts) != 1 {
+		t.Fatalf("got %s", d)
+	}
+	if _, _, err := EncodeArgs("x", true, []any{json.Number("12abc")}); err == nil {
+		t.Fatal("invalid number encoded")
+	}
+	var n json.Number
+	var w withNum
+	if err := NewArgs([]byte(`[12345678901234567890,{"N":-1e300,"B":{"_placeholder":true,"num":0}}]`), [][]byte{{9}}).Decode(&n, &w); err != nil {
+		t.Fatal(err)
+	}
+	if n != "12345678901234567890" || w.N != "-1e300" || len(w.B) != 1 {
+		t.Fatalf("decoded %q %+v", n, w)
+	}
+	// As encoding/json: a string holding a number is taken, others not.
+	if err := NewArgs([]byte(`["7"]`), nil).Decode(&n); err != nil || n != "7" {
+		t.Fatalf("string number: %q %v", n, err)
+	}
+	if err := NewArgs([]byte(`["seven"]`), nil).Decode(&n); err == nil {
+		t.Fatal("a string decoded into json.Number")
+	}
+}
+
+// Handlers are made per socket: a Handler stays at 24 bytes (the function
+// and its type's shared signature), and NewHandler makes nothing else.
+func TestHandlerSize(t *testing.T) {
+	if n := unsafe.Sizeof(Handler{}); n > 24 {
+		t.Errorf("Handler is %d bytes, over 24", n)
+	}
+	fn := func(Args, func(...any)) {}
+	if _, err := NewHandler(fn, false); err != nil { // the signature, cached
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(10, func() { _, _ = NewHandler(fn, false) }); n > 1 {
+		t.Errorf("NewHandler allocates %v times, want 1 (the Handler)", n)
 	}
 }

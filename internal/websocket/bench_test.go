@@ -70,3 +70,30 @@ func BenchmarkWriteMessage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeflate compresses and inflates messages of an Engine.IO-like
+// event (the cost compression adds per message).
+func BenchmarkDeflate(b *testing.B) {
+	for _, size := range []int{1024, 2048, 16384} {
+		p := jsonish(size)
+		z := Compressor{level: 1, windowBits: 15}
+		b.Run(fmt.Sprint("compress/", size), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				z.AppendFrame(nil, OpText, p)
+			}
+		})
+		body, _ := z.appendBody(nil, p)
+		d := &deflateState{readBits: 15}
+		b.Run(fmt.Sprint("inflate/", size), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := inflate(body, 1<<20, d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

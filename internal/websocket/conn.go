@@ -102,7 +102,7 @@ type Conn struct {
 	// received but not yet consumed.
 	rbuf    []byte
 	readErr error
-	rc      syscall.RawConn // for non-blocking reads
+	rc      syscall.RawConn // server side over a socket: set by newConn, then immutable; non-blocking reads and writes
 	pooled  *[bufSize]byte
 	small   *[smallBufSize]byte // allocated on first use; dropped when idle in non-blocking mode
 	r, w    int
@@ -110,6 +110,10 @@ type Conn struct {
 	rkind   uint8
 	nb      bool // non-blocking mode (ReadAvailable): fill never waits
 	client  bool
+
+	// dfl is the negotiated permessage-deflate, nil without: immutable
+	// but for its read side, owned by the reader.
+	dfl *deflateState
 
 	readLimit atomic.Int64
 
@@ -127,6 +131,12 @@ type Conn struct {
 // read from nc (after the handshake); they are copied.
 func newConn(nc net.Conn, client bool, leftover []byte) *Conn {
 	c := &Conn{nc: nc, client: client}
+	if !client {
+		// Once, rather than a syscall.RawConn allocated per write.
+		if sc, ok := nc.(syscall.Conn); ok {
+			c.rc, _ = sc.SyscallConn()
+		}
+	}
 	c.readLimit.Store(defaultReadLimit)
 	if n := len(leftover); n > 0 {
 		switch {
@@ -186,7 +196,47 @@ func (c *Conn) Close(code int, reason string) error {
 		return nil
 	}
 	c.sendClose(code, reason)
+	if c.client {
+		c.lingerClose()
+	}
 	return c.nc.Close()
+}
+
+// Writing reports whether a write holds the connection now: a frame being
+// written, or the rest of a partial TryWriteFrames. Close would wait for
+// it.
+func (c *Conn) Writing() bool {
+	if c.wmu.TryLock() {
+		c.wmu.Unlock()
+		return false
+	}
+	return true
+}
+
+// clientLinger bounds how long a client's Close waits for the server to
+// end the connection.
+const clientLinger = time.Second
+
+// lingerClose lets the server close first, as RFC 6455 (7.1.1) asks of a
+// client: closing a socket whose receive buffer holds unread data (events
+// the server sent meanwhile) makes the kernel answer with a reset, and a
+// reset makes the server's kernel drop what the client sent last but the
+// server has not read yet, such as the event emitted right before
+// disconnecting. So the write side is shut (after the close frame) and the
+// rest of the server's data is read and discarded until it closes, for at
+// most clientLinger. A reader blocked in ReadMessage meanwhile gets part
+// of that data, then an error, as with any Close.
+func (c *Conn) lingerClose() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(clientLinger))
+	var buf [512]byte
+	for {
+		if _, err := c.nc.Read(buf[:]); err != nil {
+			return
+		}
+	}
 }
 
 // closeWith ends the connection from the reading side: it sends a close
@@ -210,7 +260,7 @@ func (c *Conn) sendClose(code int, reason string) {
 		return
 	}
 	c.closeSent = true
-	_ = c.writeFrameLocked(OpClose, closePayload(code, reason))
+	_ = c.writeFrameLocked(finBit|byte(OpClose), closePayload(code, reason))
 }
 
 // fail ends the connection because of a protocol violation and returns the
@@ -309,18 +359,20 @@ func (c *Conn) releaseReadBuf() {
 
 // frameHeader is a decoded frame header.
 type frameHeader struct {
-	fin    bool
-	op     Opcode
-	masked bool
-	length int64
-	key    [4]byte
+	fin        bool
+	op         Opcode
+	masked     bool
+	compressed bool // RSV1 of permessage-deflate
+	length     int64
+	key        [4]byte
 }
 
 func (c *Conn) readMessage() (Opcode, []byte, error) {
 	var (
-		msgOp   Opcode
-		msg     []byte
-		started bool
+		msgOp      Opcode
+		msg        []byte
+		started    bool
+		compressed bool
 	)
 	limit := c.readLimit.Load()
 	c.resume = c.r
@@ -357,15 +409,31 @@ func (c *Conn) readMessage() (Opcode, []byte, error) {
 			if started {
 				return 0, nil, c.fail(CloseProtocolError, "new data frame inside a fragmented message")
 			}
-			msgOp, started = h.op, true
+			msgOp, started, compressed = h.op, true, h.compressed
 		}
-		if limit > 0 && h.length > limit-int64(len(msg)) {
+		wireLimit := limit
+		if compressed {
+			// The inflated size is checked against limit itself.
+			wireLimit = compressedLimit(limit)
+		}
+		if wireLimit > 0 && h.length > wireLimit-int64(len(msg)) {
 			return 0, nil, c.failTooBig()
 		}
 		if msg, err = c.readPayload(msg, h); err != nil {
 			return 0, nil, err
 		}
 		if h.fin {
+			if compressed {
+				// Only once the message is complete, so that a
+				// non-blocking read retried with more data (see
+				// ReadAvailable) inflates nothing twice.
+				if msg, err = inflate(msg, limit, c.dfl); err != nil {
+					if err == errTooBig {
+						return 0, nil, c.failTooBig()
+					}
+					return 0, nil, c.fail(CloseInvalidPayload, "invalid compressed data")
+				}
+			}
 			if msgOp == OpText && !utf8.Valid(msg) {
 				return 0, nil, c.fail(CloseInvalidPayload, "invalid UTF-8 in text message")
 			}
@@ -391,9 +459,16 @@ func (c *Conn) readHeader(idle bool) (frameHeader, error) {
 	h.masked = b1&maskBit != 0
 	n7 := b1 & lenBits
 
+	h.compressed = b0&rsv1Bit != 0 && c.dfl != nil
 	switch {
-	case b0&rsvBits != 0:
+	case b0&rsvBits != 0 && !h.compressed:
 		return h, c.fail(CloseProtocolError, "reserved bits set")
+	case b0&rsvBits&^rsv1Bit != 0:
+		return h, c.fail(CloseProtocolError, "reserved bits set")
+	case h.compressed && h.op.isControl():
+		return h, c.fail(CloseProtocolError, "compressed control frame")
+	case h.compressed && h.op == OpContinuation:
+		return h, c.fail(CloseProtocolError, "RSV1 set on a continuation frame")
 	case !h.op.isKnown():
 		return h, c.fail(CloseProtocolError, "unknown opcode")
 	case h.op.isControl() && !h.fin:
@@ -590,14 +665,27 @@ func (c *Conn) handleClose(payload []byte) error {
 
 // WriteMessage writes one unfragmented message with opcode op (OpText,
 // OpBinary, or a control opcode with a payload of at most 125 bytes). On a
-// client Conn the frame is masked with a fresh random key. Writing OpClose
+// client Conn the frame is masked with a fresh random key. With
+// permessage-deflate negotiated, a data message of at least the threshold
+// is compressed (unless that would not make it shorter). Writing OpClose
 // counts as sending the close frame. WriteMessage is safe for concurrent
 // use with the other write methods. It returns net.ErrClosed once a close
 // frame has been sent or the Conn was closed; after a failed write, every
 // later write returns that error. The payload is not modified or retained.
 func (c *Conn) WriteMessage(op Opcode, payload []byte) error {
+	b0 := finBit | byte(op)
 	switch op {
 	case OpText, OpBinary:
+		if d := c.dfl; d != nil && len(payload) >= d.threshold {
+			// Compressed before the lock: other writers need not wait.
+			sp := getScratch()
+			defer putScratch(sp)
+			if body, ok := d.z.appendBody((*sp)[:0], payload); ok {
+				*sp = body
+				payload = body
+				b0 |= rsv1Bit
+			}
+		}
 	case OpClose, OpPing, OpPong:
 		if len(payload) > maxControlPayload {
 			return errors.New("websocket: control frame payload longer than 125 bytes")
@@ -613,7 +701,7 @@ func (c *Conn) WriteMessage(op Opcode, payload []byte) error {
 	if op == OpClose {
 		c.closeSent = true
 	}
-	return c.writeFrameLocked(op, payload)
+	return c.writeFrameLocked(b0, payload)
 }
 
 // WriteFrames writes complete, already framed server-side frames (e.g. built
@@ -646,7 +734,7 @@ func (c *Conn) writeControl(op Opcode, payload []byte) error {
 	if err := c.writableLocked(); err != nil {
 		return err
 	}
-	return c.writeFrameLocked(op, payload)
+	return c.writeFrameLocked(finBit|byte(op), payload)
 }
 
 // writableLocked reports why the Conn cannot be written to, if it cannot.
@@ -657,13 +745,14 @@ func (c *Conn) writableLocked() error {
 	return c.writeErr
 }
 
-// writeFrameLocked writes one complete frame; c.wmu must be held.
-func (c *Conn) writeFrameLocked(op Opcode, payload []byte) error {
+// writeFrameLocked writes one complete frame whose first byte (FIN, RSV,
+// opcode) is b0; c.wmu must be held.
+func (c *Conn) writeFrameLocked(b0 byte, payload []byte) error {
 	var err error
 	if c.client {
-		err = c.writeMasked(op, payload)
+		err = c.writeMasked(b0, payload)
 	} else {
-		err = c.writeUnmasked(op, payload)
+		err = c.writeUnmasked(b0, payload)
 	}
 	if err != nil {
 		c.writeErr = err
@@ -674,8 +763,7 @@ func (c *Conn) writeFrameLocked(op Opcode, payload []byte) error {
 // writeUnmasked writes a server frame: small frames are assembled in a
 // pooled buffer and written at once, larger ones are written with writev
 // without copying the payload.
-func (c *Conn) writeUnmasked(op Opcode, payload []byte) error {
-	b0 := finBit | byte(op)
+func (c *Conn) writeUnmasked(b0 byte, payload []byte) error {
 	if len(payload) <= bufSize-MaxFrameHeaderLen {
 		bp := bufPool.Get().(*[bufSize]byte)
 		b := appendHeader(bp[:0], b0, len(payload), false, [4]byte{})
@@ -692,14 +780,14 @@ func (c *Conn) writeUnmasked(op Opcode, payload []byte) error {
 
 // writeMasked writes a client frame masked with a fresh random key. The
 // payload is masked into a pooled buffer, a chunk at a time.
-func (c *Conn) writeMasked(op Opcode, payload []byte) error {
+func (c *Conn) writeMasked(b0 byte, payload []byte) error {
 	var key [4]byte
 	if _, err := rand.Read(key[:]); err != nil {
 		return err
 	}
 	bp := bufPool.Get().(*[bufSize]byte)
 	defer bufPool.Put(bp)
-	b := appendHeader(bp[:0], finBit|byte(op), len(payload), true, key)
+	b := appendHeader(bp[:0], b0, len(payload), true, key)
 	pos := 0
 	for {
 		start := len(b)

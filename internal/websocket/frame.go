@@ -4,13 +4,14 @@
 //
 // It implements the opening handshake (server side with [Accept], client side
 // with [Dial]), framing, masking, fragmentation, ping/pong and the closing
-// handshake. It deliberately does not implement extensions (no
-// permessage-deflate: an extension offer is ignored) and does not select a
+// handshake, and the permessage-deflate extension (RFC 7692) when asked for
+// ([DeflateOptions]); it declines other extensions and does not select a
 // subprotocol.
 //
 // The package starts no goroutines. A [Conn] keeps very little memory while it
 // is idle: a read buffer from a shared pool is only held while a frame is
-// being received.
+// being received, and compressors and decompressors only while a message is
+// compressed or decompressed.
 package websocket
 
 import (

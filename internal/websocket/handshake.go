@@ -85,16 +85,35 @@ func IsUpgradeRequest(r *http.Request) bool {
 // HandshakeError). Otherwise it hijacks the connection and writes the
 // "101 Switching Protocols" response with the headers in respHeader (may be
 // nil) added. Extensions and subprotocols offered by the client are
-// ignored. Bytes the client already sent after its request are kept for the
-// Conn. The hijacked buffers are not retained.
+// declined. Bytes the client already sent after its request are kept for
+// the Conn. The hijacked buffers are not retained.
 func Accept(w http.ResponseWriter, r *http.Request, respHeader http.Header) (*Conn, error) {
-	return AcceptWithFrames(w, r, respHeader, nil)
+	return AcceptWith(w, r, &AcceptOptions{Header: respHeader})
 }
 
 // AcceptWithFrames is Accept that also sends frames (built with
 // AppendFrameHeader or FrameInPlace) right after the handshake response,
 // in the same write.
 func AcceptWithFrames(w http.ResponseWriter, r *http.Request, respHeader http.Header, frames [][]byte) (*Conn, error) {
+	return AcceptWith(w, r, &AcceptOptions{Header: respHeader, Frames: frames})
+}
+
+// AcceptOptions are the settings of AcceptWith.
+type AcceptOptions struct {
+	// Header holds header fields added to the response (may be nil).
+	Header http.Header
+	// Frames are written right after the handshake response, in the same
+	// write (built with AppendFrameHeader or FrameInPlace).
+	Frames [][]byte
+	// Deflate, when set, accepts the first acceptable permessage-deflate
+	// offer of the client (RFC 7692), which then applies to every message
+	// after Frames. Nil declines every extension.
+	Deflate *DeflateOptions
+}
+
+// AcceptWith is Accept with options.
+func AcceptWith(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	respHeader, frames := opts.Header, opts.Frames
 	if r.Method != http.MethodGet {
 		return nil, &HandshakeError{Status: http.StatusMethodNotAllowed, Message: "websocket: request method must be GET"}
 	}
@@ -122,9 +141,21 @@ func AcceptWithFrames(w http.ResponseWriter, r *http.Request, respHeader http.He
 	if err != nil {
 		return nil, &HandshakeError{Status: http.StatusInternalServerError, Message: "websocket: cannot hijack connection: " + err.Error()}
 	}
+	// The http.Server's ReadTimeout and WriteTimeout deadlines stay on a
+	// hijacked connection: they are for requests, not for a WebSocket
+	// that lives for hours.
+	if err := nc.SetDeadline(time.Time{}); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: clearing deadlines: %w", err)
+	}
 	var leftover []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		leftover, _ = brw.Reader.Peek(n)
+	}
+	var ext string
+	var dfl *deflateState
+	if opts.Deflate != nil {
+		ext, dfl = negotiateDeflate(r.Header["Sec-Websocket-Extensions"], opts.Deflate)
 	}
 
 	n := 256
@@ -135,6 +166,11 @@ func AcceptWithFrames(w http.ResponseWriter, r *http.Request, respHeader http.He
 	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	resp = append(resp, computeAcceptKey(key)...)
 	resp = append(resp, "\r\n"...)
+	if ext != "" {
+		resp = append(resp, "Sec-WebSocket-Extensions: "...)
+		resp = append(resp, ext...)
+		resp = append(resp, "\r\n"...)
+	}
 	resp = appendHeaderFields(resp, respHeader, serverReserved)
 	resp = append(resp, "\r\n"...)
 	for _, f := range frames {
@@ -144,7 +180,9 @@ func AcceptWithFrames(w http.ResponseWriter, r *http.Request, respHeader http.He
 		nc.Close()
 		return nil, fmt.Errorf("websocket: writing handshake response: %w", err)
 	}
-	return newConn(nc, false, leftover), nil
+	c := newConn(nc, false, leftover)
+	c.dfl = dfl
+	return c, nil
 }
 
 // Header fields the handshake code writes itself; caller-supplied values
@@ -213,6 +251,11 @@ type DialOptions struct {
 
 	// NetDial opens the TCP connection; nil means a net.Dialer.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Deflate, when set, offers permessage-deflate (RFC 7692); the
+	// server may decline it. Dial fails when the server's answer is not a
+	// valid answer to the offer.
+	Deflate *DeflateOptions
 }
 
 // Dial opens a client WebSocket connection to rawURL (ws:// or wss://;
@@ -316,6 +359,11 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	req = append(req, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
 	req = append(req, key...)
 	req = append(req, "\r\nSec-WebSocket-Version: 13\r\n"...)
+	if opts.Deflate != nil {
+		req = append(req, "Sec-WebSocket-Extensions: "...)
+		req = append(req, deflateOffer(opts.Deflate)...)
+		req = append(req, "\r\n"...)
+	}
 	req = appendHeaderFields(req, opts.Header, clientReserved)
 	req = append(req, "\r\n"...)
 	if _, err := nc.Write(req); err != nil {
@@ -339,6 +387,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 		return nil, resp, fail(&HandshakeError{Status: resp.StatusCode, Message: string(body)})
 	}
 	var msg string
+	var dfl *deflateState
 	switch {
 	case !headerHasToken(resp.Header, "Upgrade", "websocket"):
 		msg = "response Upgrade header does not contain \"websocket\""
@@ -346,8 +395,10 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 		msg = "response Connection header does not contain \"upgrade\""
 	case strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Accept")) != computeAcceptKey(key):
 		msg = "invalid Sec-WebSocket-Accept"
-	case resp.Header.Get("Sec-WebSocket-Extensions") != "":
-		msg = "server selected an extension that was not offered"
+	default:
+		// RFC 7692 (5): a response that is not a valid answer to the
+		// offer fails the connection.
+		dfl, msg = acceptDeflateResponse(resp.Header["Sec-Websocket-Extensions"], opts.Deflate)
 	}
 	if msg != "" {
 		return nil, resp, fail(&HandshakeError{Status: resp.StatusCode, Message: "websocket: " + msg})
@@ -366,5 +417,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	if n := br.Buffered(); n > 0 {
 		leftover, _ = br.Peek(n)
 	}
-	return newConn(nc, true, leftover), resp, nil
+	c := newConn(nc, true, leftover)
+	c.dfl = dfl
+	return c, resp, nil
 }

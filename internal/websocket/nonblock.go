@@ -19,6 +19,9 @@ var errWouldBlock = errors.New("websocket: would block")
 // RawConn returns the connection's syscall.RawConn when it has one (a TCP
 // connection, not a TLS one), for registration with a netpoll.Poller.
 func (c *Conn) RawConn() (syscall.RawConn, bool) {
+	if c.rc != nil {
+		return c.rc, true
+	}
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
 		return nil, false
@@ -38,10 +41,10 @@ func (c *Conn) RawConn() (syscall.RawConn, bool) {
 // kept until the rest arrives; an idle connection holds no read buffer.
 //
 // With linger > 0, when nothing is left to read ReadAvailable waits up to
-// linger for more (on the calling goroutine) before returning: a busy
-// connection keeps its reader, and only one quiet for linger goes back to
-// the poller, paying the poller's extra system calls once per quiet spell
-// rather than once per message.
+// linger (at least half of it) for more, on the calling goroutine, before
+// returning: a busy connection keeps its reader, and only a quiet one goes
+// back to the poller, paying the poller's extra system calls once per
+// quiet spell rather than once per message.
 //
 // ReadAvailable needs RawConn; once used, the Conn must not be read with
 // ReadMessage. It must be called from one goroutine at a time.
@@ -50,12 +53,22 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 		return c.readErr
 	}
 	if !c.nb {
-		rc, ok := c.RawConn()
-		if !ok {
+		if c.rc == nil && c.client {
+			// Only the server side's rc is shared with writers.
+			c.rc, _ = c.RawConn()
+		}
+		if c.rc == nil {
 			return netpoll.ErrUnsupported
 		}
-		c.nb, c.rc = true, rc
+		c.nb = true
 	}
+	// The linger deadline is moved forward only once half of it has
+	// passed, not at every read: a timer update per message costs more
+	// than a clock read, and a busy connection still never reaches its
+	// deadline (which would send it through the poller and a new
+	// goroutine, a hand-off that shows in the latency tail). A quiet
+	// connection goes back after linger/2 to linger.
+	var refresh time.Time
 	for {
 		// Decode every message buffered whole.
 		for c.w > c.r && c.firstFrameBuffered() {
@@ -76,9 +89,12 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 		var n int
 		var err error
 		if linger > 0 {
+			if now := time.Now(); !now.Before(refresh) {
+				_ = c.nc.SetReadDeadline(now.Add(linger))
+				refresh = now.Add(linger / 2)
+			}
 			// One read that parks on the runtime poller when there is
 			// nothing yet: no extra system call per message.
-			_ = c.nc.SetReadDeadline(time.Now().Add(linger))
 			n, err = netpoll.ReadWait(c.rc, c.rbuf[c.w:])
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				// Clear the deadline: a later non-blocking read would
@@ -149,6 +165,9 @@ func (c *Conn) firstFrameBuffered() bool {
 		length = uint64(n7)
 	}
 	limit := c.readLimit.Load()
+	if b[0]&rsv1Bit != 0 && c.dfl != nil {
+		limit = compressedLimit(limit)
+	}
 	if length>>62 != 0 || (limit > 0 && length > uint64(limit)) {
 		return true // let readMessage report it
 	}
@@ -204,7 +223,8 @@ func (c *Conn) settle() {
 // write holds the connection or the socket buffer is full, and true when
 // the frames are written, or when the socket took part of them, in which
 // case a goroutine finishes the rest (with a write deadline of timeout)
-// before any other write can start. Server side only.
+// before any other write can start. bufs are not kept after the call (the
+// rest of a partial write is copied). Server side only.
 func (c *Conn) TryWriteFrames(bufs [][]byte, timeout time.Duration) (bool, error) {
 	if c.client {
 		return false, errClientWriteFrames
@@ -238,20 +258,22 @@ func (c *Conn) TryWriteFrames(bufs [][]byte, timeout time.Duration) (bool, error
 		return true, nil
 	}
 	// Part of a frame went out: nothing else may be written before the
-	// rest, so the lock goes with the remainder to a goroutine.
-	rest := make(net.Buffers, 0, len(bufs))
+	// rest, so the lock goes with the remainder to a goroutine. The rest is
+	// copied (rare: the socket buffer filled up), so that bufs are never
+	// kept after the call.
+	rest := make([]byte, 0, total-n)
 	for _, b := range bufs {
 		if n >= len(b) {
 			n -= len(b)
 			continue
 		}
-		rest = append(rest, b[n:])
+		rest = append(rest, b[n:]...)
 		n = 0
 	}
 	go func() {
 		defer c.wmu.Unlock()
 		_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
-		if _, err := rest.WriteTo(c.nc); err != nil {
+		if _, err := c.nc.Write(rest); err != nil {
 			c.writeErr = err
 		}
 	}()

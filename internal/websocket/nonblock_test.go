@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/socketio-go/socketio/internal/netpoll"
 )
@@ -207,5 +208,14 @@ func TestReadAvailableAfterLinger(t *testing.T) {
 	}
 	if m := <-got; m != "late" {
 		t.Fatalf("got %q", m)
+	}
+}
+
+// Idle connections are many: a server Conn stays in the 176-byte size
+// class (168 bytes at issue 14); its read buffers are given back when it
+// goes idle (settle).
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 176 {
+		t.Errorf("Conn is %d bytes, over the 176-byte size class", n)
 	}
 }

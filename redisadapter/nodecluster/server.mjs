@@ -6,13 +6,18 @@
 // Environment:
 //   PORT        port on 127.0.0.1 (0 or unset: any free port)
 //   REDIS_URL   redis://127.0.0.1:6379 by default
+//   REDIS_CLUSTER  host:port,... of a Redis Cluster's masters: a cluster
+//               client (createCluster) instead of REDIS_URL's
 //   KEY         channel prefix (key / channelPrefix option)
-//   MODE        "classic" (createAdapter, default) or "sharded" (createShardedAdapter)
+//   MODE        "classic" (createAdapter, default), "sharded" (createShardedAdapter)
+//               or "streams" (@socket.io/redis-streams-adapter's createAdapter, with
+//               KEY as streamName and channelPrefix, and connection state recovery on)
 //   NAME        the server's name in answers ("node" by default)
 //
 // Namespaces "/" and "/ns2". In each:
 //   join(room, ack?)          the socket joins room; acks its rooms
 //   set-data(data, ack?)      socket.data = data
+//   set-struct(data, ack?)    the same (the Go servers store a struct there)
 // Namespace "/ctl" (kept out of the cluster operations): ctl(cmd, ack) runs a
 // cluster operation (see run below) and acks {ok: result} or {error: message}.
 // Server-side events: "ping-servers"(payload, ack) acks {server, nsp, data};
@@ -20,25 +25,34 @@
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
-import { createClient } from "redis";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
+import { createClient, createCluster } from "redis";
 
 const port = Number(process.env.PORT || 0);
 const name = process.env.NAME || "node";
 const key = process.env.KEY || "socket.io";
 const sharded = process.env.MODE === "sharded";
+const streams = process.env.MODE === "streams";
 
-const pub = createClient({ url: process.env.REDIS_URL || "redis://127.0.0.1:6379" });
+const pub = process.env.REDIS_CLUSTER
+  ? createCluster({ rootNodes: process.env.REDIS_CLUSTER.split(",").map((a) => ({ url: "redis://" + a })) })
+  : createClient({ url: process.env.REDIS_URL || "redis://127.0.0.1:6379" });
 const sub = pub.duplicate();
 pub.on("error", (err) => console.error("redis pub:", err.message));
 sub.on("error", (err) => console.error("redis sub:", err.message));
 await Promise.all([pub.connect(), sub.connect()]);
 
-const adapter = sharded
-  ? createShardedAdapter(pub, sub, { channelPrefix: key })
-  : createAdapter(pub, sub, { key, requestsTimeout: 3000 });
+const adapter = streams
+  ? createStreamsAdapter(pub, { streamName: key, channelPrefix: key, blockTimeInMs: 1000 })
+  : sharded
+    ? createShardedAdapter(pub, sub, { channelPrefix: key })
+    : createAdapter(pub, sub, { key, requestsTimeout: 3000 });
 
 const httpServer = createServer();
-const io = new Server(httpServer, { adapter });
+const io = new Server(httpServer, {
+  adapter,
+  ...(streams ? { connectionStateRecovery: { maxDisconnectionDuration: 60000 } } : {}),
+});
 
 function selector(n, cmd) {
   let op = n;
@@ -50,8 +64,10 @@ function selector(n, cmd) {
   return op;
 }
 
+// describe answers a fetched socket; dataJSON is socket.data as Node sees
+// it, key order and number forms included (the ack would lose them).
 function describe(s) {
-  return { id: s.id, rooms: [...s.rooms], data: s.data, handshake: s.handshake };
+  return { id: s.id, rooms: [...s.rooms], data: s.data, dataJSON: JSON.stringify(s.data), handshake: s.handshake };
 }
 
 async function remote(n, cmd) {
@@ -126,14 +142,19 @@ function setup(n) {
     notes.get(n.name).push(args);
   });
   n.on("connection", (socket) => {
+    // relay(event, ...args): the server broadcasts the event to every
+    // socket of the namespace (benchmarks).
+    socket.on("relay", (ev, ...args) => n.emit(ev, ...args));
     socket.on("join", (room, ack) => {
       socket.join(room);
       if (typeof ack === "function") ack([...socket.rooms].sort());
     });
-    socket.on("set-data", (data, ack) => {
-      socket.data = data;
-      if (typeof ack === "function") ack(true);
-    });
+    for (const ev of ["set-data", "set-struct"]) {
+      socket.on(ev, (data, ack) => {
+        socket.data = data;
+        if (typeof ack === "function") ack(true);
+      });
+    }
   });
 }
 

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/socketio-go/socketio/internal/msgpackenc"
 	"github.com/socketio-go/socketio/sioparser"
 )
 
@@ -244,113 +246,54 @@ func appendJSONNumber(out, lit []byte) ([]byte, error) {
 
 // AppendNumber appends f as notepack encodes a JavaScript number.
 func AppendNumber(out []byte, f float64) []byte {
-	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-		return AppendInt(out, int64(f))
-	}
-	out = append(out, 0xcb)
-	return binary.BigEndian.AppendUint64(out, math.Float64bits(f))
+	return msgpackenc.AppendNumber(out, f)
 }
 
 // AppendInt appends v in its smallest MessagePack form.
 func AppendInt(out []byte, v int64) []byte {
-	if v >= 0 {
-		return AppendUint(out, uint64(v))
-	}
-	switch {
-	case v >= -32:
-		return append(out, byte(v))
-	case v >= math.MinInt8:
-		return append(out, 0xd0, byte(v))
-	case v >= math.MinInt16:
-		return binary.BigEndian.AppendUint16(append(out, 0xd1), uint16(v))
-	case v >= math.MinInt32:
-		return binary.BigEndian.AppendUint32(append(out, 0xd2), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(out, 0xd3), uint64(v))
+	return msgpackenc.AppendInt(out, v)
 }
 
 // AppendUint appends v in its smallest MessagePack form.
 func AppendUint(out []byte, v uint64) []byte {
-	switch {
-	case v < 0x80:
-		return append(out, byte(v))
-	case v <= math.MaxUint8:
-		return append(out, 0xcc, byte(v))
-	case v <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(out, 0xcd), uint16(v))
-	case v <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(out, 0xce), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(out, 0xcf), v)
+	return msgpackenc.AppendUint(out, v)
 }
 
 // AppendString appends s as a MessagePack str.
 func AppendString(out []byte, s string) []byte {
-	out = appendStrHeader(out, len(s))
-	return append(out, s...)
+	return msgpackenc.AppendString(out, s)
 }
 
 // AppendStringBytes appends s as a MessagePack str.
 func AppendStringBytes(out []byte, s []byte) []byte {
-	out = appendStrHeader(out, len(s))
-	return append(out, s...)
-}
-
-func appendStrHeader(out []byte, n int) []byte {
-	switch {
-	case n < 32:
-		return append(out, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		return append(out, 0xd9, byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(out, 0xda), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(out, 0xdb), uint32(n))
+	return msgpackenc.AppendStringBytes(out, s)
 }
 
 // AppendBin appends b as a MessagePack bin.
 func AppendBin(out, b []byte) []byte {
-	n := len(b)
-	switch {
-	case n <= math.MaxUint8:
-		out = append(out, 0xc4, byte(n))
-	case n <= math.MaxUint16:
-		out = binary.BigEndian.AppendUint16(append(out, 0xc5), uint16(n))
-	default:
-		out = binary.BigEndian.AppendUint32(append(out, 0xc6), uint32(n))
-	}
-	return append(out, b...)
+	return msgpackenc.AppendBin(out, b)
 }
 
 // AppendArrayHeader appends the header of an array of n elements.
 func AppendArrayHeader(out []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(out, 0x90|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(out, 0xdc), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(out, 0xdd), uint32(n))
+	return msgpackenc.AppendArrayHeader(out, n)
 }
 
 // AppendMapHeader appends the header of a map of n entries.
 func AppendMapHeader(out []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(out, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(out, 0xde), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(out, 0xdf), uint32(n))
+	return msgpackenc.AppendMapHeader(out, n)
 }
 
 // --- MessagePack -> JSON ---
 
 // MsgpackToJSON decodes one MessagePack value into JSON text, as
-// JSON.stringify would write the value notepack.io decodes, except that bin
-// values become placeholders indexing the returned attachments (which alias
-// src). Timestamps (extension -1) become ISO 8601 strings, as Date.toJSON
-// writes them; other extensions become null.
+// JSON.stringify would write the value notepack.io decodes (maps keep their
+// key order), except that integers are written exactly, where JavaScript
+// rounds those beyond 2^53, and bin values become placeholders indexing the
+// returned attachments (which alias src). Floats are written as JavaScript
+// writes numbers (1.5, 1e+21; an integral float64 as an integer, as notepack
+// would have sent it). Timestamps (extension -1) become ISO 8601 strings, as
+// Date.toJSON writes them; other extensions become null.
 func MsgpackToJSON(src []byte) ([]byte, [][]byte, error) {
 	d := mpDecoder{src: src}
 	out, err := d.value(make([]byte, 0, len(src)+len(src)/4+16), 0)
@@ -367,6 +310,8 @@ type mpDecoder struct {
 	src  []byte
 	pos  int
 	atts [][]byte
+	// base64 writes bin values as base64 strings instead of placeholders.
+	base64 bool
 }
 
 func (d *mpDecoder) need(n int) ([]byte, error) {
@@ -430,6 +375,11 @@ func (d *mpDecoder) value(out []byte, depth int) ([]byte, error) {
 		bin, err := d.need(int(n))
 		if err != nil {
 			return nil, err
+		}
+		if d.base64 {
+			out = append(out, '"')
+			out = base64.StdEncoding.AppendEncode(out, bin)
+			return append(out, '"'), nil
 		}
 		out = append(out, `{"_placeholder":true,"num":`...)
 		out = strconv.AppendInt(out, int64(len(d.atts)), 10)
@@ -552,16 +502,18 @@ func (d *mpDecoder) object(out []byte, n, depth int) ([]byte, error) {
 // keys, and notepack turns other scalar keys into strings.
 func (d *mpDecoder) key(out []byte) ([]byte, error) {
 	if d.pos < len(d.src) {
-		if c := d.src[d.pos]; c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb {
+		switch c := d.src[d.pos]; {
+		case c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb:
 			return d.value(out, 0)
+		case c == 0xc4 || c == 0xc5 || c == 0xc6:
+			return nil, fmt.Errorf("%w: map key is binary", errMsgpack)
 		}
 	}
-	natts := len(d.atts)
 	v, err := d.value(nil, maxDepth) // a container here fails on depth
 	if err != nil {
 		return nil, err
 	}
-	if len(d.atts) != natts || (len(v) > 0 && (v[0] == '{' || v[0] == '[')) {
+	if len(v) > 0 && (v[0] == '{' || v[0] == '[') {
 		return nil, fmt.Errorf("%w: map key is not a scalar", errMsgpack)
 	}
 	out, _ = jsontext.AppendQuote(out, v)
@@ -604,6 +556,9 @@ func appendJSFloat(out []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(out, "null"...)
 	}
+	if f == 0 {
+		return append(out, '0') // -0 too, as JavaScript writes it
+	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -618,6 +573,29 @@ func appendJSFloat(out []byte, f float64) []byte {
 		}
 	}
 	return out
+}
+
+// InlineBinary returns the JSON value js of a message, whose placeholders
+// index attachments, with its binary values written as base64 strings
+// (standard encoding, padded), as encoding/json writes a []byte: JSON text
+// that stands alone and decodes back into []byte fields. Key order and
+// integers are kept; with no attachments js is returned as is, otherwise
+// numbers are written as MsgpackToJSON writes them (the form js already has
+// when the message arrived as MessagePack, the only way to have binary).
+func InlineBinary(js []byte, attachments [][]byte) ([]byte, error) {
+	if len(attachments) == 0 {
+		return js, nil
+	}
+	mp, err := JSONToMsgpack(nil, js, attachments)
+	if err != nil {
+		return nil, err
+	}
+	d := mpDecoder{src: mp, base64: true}
+	out, err := d.value(make([]byte, 0, len(js)+len(js)/4+16), 0)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Extract returns the JSON value js with only the attachments it refers to,

@@ -80,6 +80,7 @@ func TestMsgpackToJSON(t *testing.T) {
 		{"big float", "cb444b1ae4d6e2ef50", "1e+21", 0},
 		{"small float", "cb3e7ad7f29abcaf48", "1e-7", 0},
 		{"nan", "cb7ff8000000000000", "null", 0},
+		{"negative zero", "cb8000000000000000", "0", 0},
 		{"nil and bools", "93c0c3c2", "[null,true,false]", 0},
 		{"str8", "d903616263", `"abc"`, 0},
 		{"quotes", "a3612262", `"a\"b"`, 0},
@@ -113,7 +114,7 @@ func TestMsgpackToJSON(t *testing.T) {
 }
 
 func TestMsgpackToJSONInvalid(t *testing.T) {
-	for _, h := range []string{"", "c1", "92", "a3616263ff", "dd7fffffff", "df7fffffff", "c4ff00", "81", "81c0c0c0", "d6ff0000", "c70aff00000000000000000000", "8192c0c0"} {
+	for _, h := range []string{"", "c1", "92", "a3616263ff", "dd7fffffff", "df7fffffff", "c4ff00", "81", "81c0c0c0", "d6ff0000", "c70aff00000000000000000000", "8192c0c0", "81c40101c0"} {
 		if _, _, err := MsgpackToJSON(mustHex(h)); err == nil {
 			t.Errorf("%s: no error", h)
 		}
@@ -121,6 +122,58 @@ func TestMsgpackToJSONInvalid(t *testing.T) {
 	deep := bytes.Repeat([]byte{0x91}, maxDepth+2)
 	if _, _, err := MsgpackToJSON(append(deep, 0xc0)); err == nil {
 		t.Error("deep nesting: no error")
+	}
+}
+
+// TestOrderAndNumbers checks, byte for byte, that key order and number
+// forms survive both conversions: socket data and acknowledgements reach
+// Go callers as the JSON text these conversions write.
+func TestOrderAndNumbers(t *testing.T) {
+	tests := []struct {
+		name, js, hex string // hex: notepack.io 3.0.1's bytes, when checked
+	}{
+		{"socket data", `{"user":"alice","level":7,"big":9007199254740991,"f":1.5,"nested":{"z":1,"a":2}}`,
+			"85a475736572a5616c696365a56c6576656c07a3626967cf001fffffffffffffa166cb3ff8000000000000a66e657374656482a17a01a16102"},
+		{"integers beyond 2^53", `{"z":18446744073709551615,"y":-9223372036854775808,"x":9007199254740993,"w":-9007199254740993}`, ""},
+		{"floats", `[0.1,-1.5e-7,1e+21,1.7976931348623157e+308,123456.789]`, ""},
+		{"keys in reverse", `{"c":{"y":[{"b":null,"a":true}],"x":""},"b":[],"a":{}}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mp, err := JSONToMsgpack(nil, []byte(tt.js), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.hex != "" && hex.EncodeToString(mp) != tt.hex {
+				t.Errorf("msgpack %x, want %s", mp, tt.hex)
+			}
+			js, _, err := MsgpackToJSON(mp)
+			if err != nil || string(js) != tt.js {
+				t.Errorf("got %s (%v), want %s", js, err, tt.js)
+			}
+		})
+	}
+}
+
+func TestInlineBinary(t *testing.T) {
+	atts := [][]byte{{1, 2, 3}, {4, 5}, {}}
+	tests := []struct{ name, js, want string }{
+		{"placeholders", `{"b":{"_placeholder":true,"num":1},"a":[{"_placeholder":true,"num":0}],"n":9007199254740993}`,
+			`{"b":"BAU=","a":["AQID"],"n":9007199254740993}`},
+		{"empty", `{"_placeholder":true,"num":2}`, `""`},
+		{"none", `{"z":1.5,"a":"x"}`, `{"z":1.5,"a":"x"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := InlineBinary([]byte(tt.js), atts)
+			if err != nil || string(got) != tt.want {
+				t.Errorf("got %s (%v), want %s", got, err, tt.want)
+			}
+		})
+	}
+	js := []byte(`{"_placeholder":true,"num":0, "b" : 1.0}`) // no attachments: kept as it is
+	if got, err := InlineBinary(js, nil); err != nil || &got[0] != &js[0] || len(got) != len(js) {
+		t.Errorf("without attachments: %s %v", got, err)
 	}
 }
 

@@ -18,7 +18,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/socketio-go/socketio"
+	"github.com/socketio-go/socketio/engineio"
+	"github.com/socketio-go/socketio/msgpackparser"
+	"github.com/socketio-go/socketio/promsocketio"
 )
 
 // broadcastRequest is the argument of the "broadcast" event.
@@ -34,10 +40,24 @@ func main() {
 		def = "127.0.0.1:3000"
 	}
 	addr := flag.String("addr", def, "listen address host:port (env BENCH_ADDR)")
+	deflate := flag.Bool("deflate", false, "WebSocket compression on (Engine.PerMessageDeflate, its defaults)")
+	parser := flag.String("parser", "json", "the Socket.IO parser: json (the default) or msgpack (msgpackparser)")
+	metrics := flag.Bool("metrics", false, "Prometheus metrics on (promsocketio), served at /metrics")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := socketio.NewServer(&socketio.Options{DisableServeClient: true, Logger: logger})
+	opts := &socketio.Options{DisableServeClient: true, Logger: logger}
+	if *deflate {
+		opts.Engine.PerMessageDeflate = &engineio.DeflateOptions{}
+	}
+	switch *parser {
+	case "json":
+	case "msgpack":
+		opts.Parser = msgpackparser.New()
+	default:
+		log.Fatalf("-parser %q: json or msgpack", *parser)
+	}
+	srv := socketio.NewServer(opts)
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.On("echo", func(args socketio.Args, ack func(...any)) {
 			// Answer with the same arguments, without decoding them.
@@ -65,6 +85,11 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
+	if *metrics {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(promsocketio.Instrument(srv, nil))
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -14,8 +14,19 @@ const sep = addr.lastIndexOf(":");
 const host = addr.slice(0, sep) || "127.0.0.1";
 const port = Number(addr.slice(sep + 1));
 
+// -deflate: WebSocket compression on (perMessageDeflate: true, Node's
+// defaults: threshold 1024, context takeover when the client allows it).
+const deflate = process.argv.includes("-deflate");
+
+// -parser msgpack: the parser of npm socket.io-msgpack-parser (pinned too).
+const p = process.argv.indexOf("-parser");
+const parserName = p >= 0 ? process.argv[p + 1] : "json";
+const opts = { serveClient: false, perMessageDeflate: deflate };
+if (parserName === "msgpack") opts.parser = (await import("socket.io-msgpack-parser")).default;
+else if (parserName !== "json") throw new Error(`-parser ${parserName}: json or msgpack`);
+
 const httpServer = createServer();
-const io = new Server(httpServer, { serveClient: false });
+const io = new Server(httpServer, opts);
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -3,14 +3,13 @@
 //
 // playwright-core drives Debian's chromium at /usr/bin/chromium with every
 // flag that keeps it from reaching anything but this machine.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
-import { chromium } from "playwright-core";
+import { freePort, joinRoom, launchChromium, openChat, send, setNickname, startChat } from "./lib.mjs";
 
 const CHAT_BIN = process.env.CHAT_BIN;
 const REPO_ROOT = process.env.REPO_ROOT;
@@ -18,43 +17,16 @@ const ARTIFACTS = process.env.ARTIFACTS_DIR || join(tmpdir(), "chat-artifacts");
 const WAIT = 10_000;
 
 let port;
-let server;
+let chat;
 let browser;
 let userDataDir;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
 async function startServer() {
-  server = spawn(CHAT_BIN, ["-addr", `127.0.0.1:${port}`], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  server.stdout.on("data", (d) => (log += d));
-  server.stderr.on("data", (d) => (log += d));
-  const deadline = Date.now() + WAIT;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect(port, "127.0.0.1", () => { c.end(); resolve(true); });
-      c.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("chat server did not start:\n" + log);
+  chat = await startChat(port, ["-addr", `127.0.0.1:${port}`], { wait: WAIT });
 }
 
 async function stopServer() {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGTERM");
-  await exited;
+  await chat?.stop();
 }
 
 before(async () => {
@@ -62,18 +34,7 @@ before(async () => {
   port = await freePort();
   await startServer();
   userDataDir = mkdtempSync(join(tmpdir(), "chat-chromium-"));
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--proxy-server=http://127.0.0.1:9",
-      "--host-resolver-rules=MAP * 127.0.0.1:9, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]",
-    ],
-    // playwright gives every launch a fresh, empty --user-data-dir of its
-    // own (it refuses one in args); keep its temporary files in ours.
-    env: { ...process.env, TMPDIR: userDataDir },
-  });
+  browser = await launchChromium(userDataDir);
 });
 
 after(async () => {
@@ -82,40 +43,23 @@ after(async () => {
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
-// openPage opens the chat in a fresh context that may only reach loopback.
-async function openPage(query = "", viewport = { width: 1100, height: 760 }) {
-  const context = await browser.newContext({ viewport });
-  await context.route("**/*", (route) => {
-    const url = new URL(route.request().url());
-    if (["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return route.continue();
-    return route.abort();
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  await page.goto(`http://127.0.0.1:${port}/${query}`);
-  await page.waitForSelector("#state[data-state=connected]");
-  page.errors = errors;
-  return page;
-}
+// The pages a test opened: after it, none may have had a script error, a
+// console error or an HTTP error (a missing favicon included), unless the
+// test expects them (page.allowErrors).
+let opened = [];
 
-async function setNickname(page, name) {
-  await page.fill("#nick", name);
-  await page.click("#nick-form button");
-  await page.waitForFunction((n) => document.querySelector("#nick").value === n, name);
-}
+afterEach(() => {
+  const pages = opened;
+  opened = [];
+  for (const p of pages) {
+    if (!p.allowErrors) assert.deepEqual(p.errors, [], "errors in the page");
+  }
+});
 
-async function joinRoom(page, room) {
-  await page.fill("#room", room);
-  await page.click("#room-form button");
-  await page.waitForFunction((r) => document.querySelector("#current-room").textContent === r, room);
-}
-
-async function send(page, text) {
-  await page.fill("#msg", text);
-  await page.click("#msg-form button[type=submit]");
-  await page.waitForFunction(() => document.querySelector("#msg").value === "");
+// openPage opens the chat in a fresh context that may only reach loopback
+// (unless route is false: see openChat).
+function openPage(query = "", { viewport, route } = {}) {
+  return openChat(browser, `http://127.0.0.1:${port}/${query}`, { viewport, route, wait: WAIT, opened });
 }
 
 const messageTexts = (page) => page.$$eval("#messages li.message .text", (els) => els.map((e) => e.textContent));
@@ -124,6 +68,28 @@ test("the welcome event from the server is written into the page", async () => {
   const page = await openPage();
   await page.waitForFunction(() => document.querySelector("#welcome").textContent === "Hello and Welcome to the Server");
   await page.context().close();
+});
+
+test("the page has an icon: the browser asks for no /favicon.ico", async () => {
+  const page = await openPage("", { route: false });
+  const icon = await page.evaluate(async () => {
+    const link = document.querySelector('link[rel~="icon"]');
+    if (!link) return "no icon link";
+    const res = await fetch(link.href);
+    return { status: res.status, type: res.headers.get("content-type") };
+  });
+  assert.deepEqual(icon, { status: 200, type: "image/svg+xml" });
+  // Chromium asks for the icon after the load event; a 404 would be a
+  // console error, which afterEach reports. Give it time to show.
+  await page.waitForTimeout(1000);
+  await page.context().close();
+});
+
+test("without -webtransport, config.js has no WebTransport and the server offers none", async () => {
+  const config = await (await fetch(`http://127.0.0.1:${port}/config.js`)).text();
+  assert.equal(config, "window.chatConfig = {};\n");
+  const open = await (await fetch(`http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling`)).text();
+  assert.deepEqual(JSON.parse(open.slice(1)).upgrades, ["websocket"]);
 });
 
 test("the page shows the transport, upgraded to websocket", async () => {
@@ -237,8 +203,42 @@ test("the server bounds messages and rate-limits with a visible error", async ()
   await page.context().close();
 });
 
+test("a reloaded page keeps its nickname and room", async () => {
+  const page = await openPage();
+  await setNickname(page, "dora");
+  await joinRoom(page, "reload-room");
+  const before = await page.evaluate(() => window.chatSocket.id);
+  await page.reload();
+  await page.waitForSelector("#state[data-state=connected]");
+  await page.waitForFunction(() => document.querySelector("#current-room").textContent === "reload-room");
+  await page.waitForFunction(() => document.querySelector("#nick").value === "dora");
+  // A new session, which the page set up again: the server agrees.
+  assert.notEqual(await page.evaluate(() => window.chatSocket.id), before);
+  const other = await openPage();
+  await joinRoom(other, "reload-room");
+  await send(page, "after the reload");
+  await other.waitForFunction(() => [...document.querySelectorAll("#messages li.message")].some(
+    (li) => li.querySelector(".who").textContent === "dora" && li.querySelector(".text").textContent === "after the reload"));
+  assert.equal(await page.textContent("#error"), "");
+  await page.context().close();
+  await other.context().close();
+});
+
+test("a second server on the same address says how to choose another", { timeout: WAIT }, async (t) => {
+  const second = spawn(CHAT_BIN, ["-addr", `127.0.0.1:${port}`], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  second.stdout.on("data", (d) => (log += d));
+  second.stderr.on("data", (d) => (log += d));
+  t.after(() => second.kill());
+  const code = await new Promise((resolve) => second.once("exit", resolve));
+  assert.equal(code, 1, log);
+  assert.match(log, /address is already in use/);
+  assert.match(log, /-addr host:port, or make demo ADDR=host:port/);
+});
+
 test("a page recovers after the server restarts", async () => {
   const page = await openPage();
+  page.allowErrors = true; // requests fail while the server is down
   await joinRoom(page, "lobby");
   await stopServer();
   await page.waitForFunction(() => ["disconnected", "reconnecting"].includes(document.querySelector("#state").dataset.state));

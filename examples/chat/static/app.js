@@ -9,10 +9,42 @@
   if (params.get("transports")) {
     options.transports = params.get("transports").split(",");
   }
+  // With -webtransport, the server's WebTransport port and the hashes of
+  // its self-signed certificates (config.js).
+  const wt = (window.chatConfig || {}).webtransport;
+  if (wt) {
+    options.transportOptions = {
+      webtransport: {
+        port: wt.port,
+        ...(wt.hostname ? { hostname: wt.hostname } : {}),
+        serverCertificateHashes: wt.hashes.map((h) => ({ algorithm: "sha-256", value: new Uint8Array(h) })),
+      },
+    };
+    // WebTransport first, falling back to long-polling and WebSocket where
+    // the browser has no WebTransport or cannot reach the UDP port. (With
+    // the default order the client probes WebTransport and, 200 ms later,
+    // WebSocket, and keeps the first that answers: on a busy machine that
+    // can be WebSocket.)
+    if (!options.transports) {
+      options.transports = ["webtransport", "polling", "websocket"];
+      options.tryAllTransports = true;
+    }
+  }
   const socket = io(options);
   window.chatSocket = socket; // for tests and the curious
 
   let currentRoom = "";
+  // A reload starts a new session, as a guest in the lobby: the client
+  // keeps its recovery state in memory only. The tab keeps the nickname and
+  // room it chose here and asks for them again (see "session").
+  const saved = {
+    get(key) {
+      try { return sessionStorage.getItem(key) || ""; } catch { return ""; }
+    },
+    set(key, value) {
+      try { sessionStorage.setItem(key, value); } catch { /* storage disabled: nothing kept */ }
+    },
+  };
   let typingTimer = null;
   const typers = new Map();
 
@@ -84,7 +116,17 @@
       if (!res.ok) return showError(res.error);
       showError("");
       setRoom(res.room);
+      saved.set("room", res.room);
       addLine("notice", "", "You joined " + res.room);
+    });
+  }
+
+  function changeNickname(name) {
+    socket.emit("nickname", name, (res) => {
+      if (!res.ok) return showError(res.error);
+      showError("");
+      $("nick").value = res.nickname;
+      saved.set("nickname", res.nickname);
     });
   }
 
@@ -108,9 +150,17 @@
   socket.on("welcome", (data) => {
     $("welcome").textContent = data.description;
   });
+  // Sent on every connection: who the server thinks we are. A new session
+  // (a reload, a restarted server) has forgotten the nickname and room the
+  // tab chose, so ask for them again (two changes; the server allows four
+  // at once).
   socket.on("session", (s) => {
-    if (!$("nick").value) $("nick").value = s.nickname;
+    $("nick").value = s.nickname;
     setRoom(s.room);
+    const nickname = saved.get("nickname");
+    const room = saved.get("room");
+    if (nickname && nickname !== s.nickname) changeNickname(nickname);
+    if (room && room !== s.room) join(room);
   });
   socket.on("rooms", renderRooms);
   // Sent on entering a room: its recent messages, which replace the list.
@@ -142,11 +192,7 @@
   // Forms.
   $("nick-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    socket.emit("nickname", $("nick").value, (res) => {
-      if (!res.ok) return showError(res.error);
-      showError("");
-      $("nick").value = res.nickname;
-    });
+    changeNickname($("nick").value);
   });
   $("room-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -1,4 +1,8 @@
-package redisadapter
+// Package redissub keeps a Redis pub/sub subscription alive for the cluster
+// adapters (packages redisadapter and redisstreamsadapter): one connection,
+// the set of channels and patterns it should have, reconnection with backoff
+// and resubscription after a loss.
+package redissub
 
 import (
 	"context"
@@ -19,7 +23,10 @@ const (
 	commandTimeout = 5 * time.Second
 )
 
-// subscriber owns one Redis subscriber connection (a go-redis PubSub) and
+// ErrClosed is the first attempt's outcome when Close came first.
+var ErrClosed = errors.New("redissub: closed")
+
+// Subscriber owns one Redis subscriber connection (a go-redis PubSub) and
 // the goroutine that reads it. It keeps the set of channels and patterns it
 // should be subscribed to; after a connection loss it reconnects with
 // backoff and subscribes to the whole set again, so a long outage costs one
@@ -27,11 +34,12 @@ const (
 //
 // Messages are handled on the reading goroutine, in the order Redis sent
 // them.
-type subscriber struct {
+type Subscriber struct {
 	client  redis.UniversalClient
 	sharded bool // SSUBSCRIBE instead of SUBSCRIBE
 	handle  func(channel, pattern string, payload []byte)
 	log     *slog.Logger
+	prefix  string // of log messages: the package
 	logName string // for log lines: the namespace
 
 	stop   chan struct{} // closed by close
@@ -51,13 +59,17 @@ type subscriber struct {
 	first    chan error      // guarded by mu; gets the outcome of the first attempt, then nil
 }
 
-func newSubscriber(client redis.UniversalClient, sharded bool, log *slog.Logger, logName string, handle func(channel, pattern string, payload []byte)) *subscriber {
-	return &subscriber{
+// New returns a subscriber that hands each message to handle, on its
+// reading goroutine. sharded selects SSUBSCRIBE; log lines start with
+// prefix and name the namespace.
+func New(client redis.UniversalClient, sharded bool, log *slog.Logger, prefix, namespace string, handle func(channel, pattern string, payload []byte)) *Subscriber {
+	return &Subscriber{
+		prefix:   prefix,
 		client:   client,
 		sharded:  sharded,
 		handle:   handle,
 		log:      log,
-		logName:  logName,
+		logName:  namespace,
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		channels: make(map[string]bool),
@@ -66,9 +78,9 @@ func newSubscriber(client redis.UniversalClient, sharded bool, log *slog.Logger,
 	}
 }
 
-// start begins connecting; the returned channel gets nil once subscribed,
+// Start begins connecting; the returned channel gets nil once subscribed,
 // or the error of the first failed attempt (the subscriber keeps trying).
-func (s *subscriber) start() <-chan error {
+func (s *Subscriber) Start() <-chan error {
 	s.mu.Lock()
 	ch := s.first
 	if s.running || s.closed {
@@ -81,8 +93,8 @@ func (s *subscriber) start() <-chan error {
 	return ch
 }
 
-// close stops the subscriber and waits for its goroutines.
-func (s *subscriber) close() {
+// Close stops the subscriber and waits for its goroutines.
+func (s *Subscriber) Close() {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -102,15 +114,15 @@ func (s *subscriber) close() {
 	s.syncWG.Wait()
 }
 
-// healthy reports whether the subscription is in place.
-func (s *subscriber) healthy() bool {
+// Healthy reports whether the subscription is in place.
+func (s *Subscriber) Healthy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.up
 }
 
-// subscribe adds channels to the set (patterns with pattern set).
-func (s *subscriber) subscribe(pattern bool, names ...string) {
+// Subscribe adds channels to the set (patterns with pattern set).
+func (s *Subscriber) Subscribe(pattern bool, names ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range names {
@@ -123,8 +135,8 @@ func (s *subscriber) subscribe(pattern bool, names ...string) {
 	s.kickLocked()
 }
 
-// unsubscribe removes channels from the set.
-func (s *subscriber) unsubscribe(names ...string) {
+// Unsubscribe removes channels from the set.
+func (s *Subscriber) Unsubscribe(names ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range names {
@@ -135,7 +147,7 @@ func (s *subscriber) unsubscribe(names ...string) {
 
 // kickLocked starts a goroutine that brings the live subscription in line
 // with the set, unless one runs; it exits when there is nothing left to do.
-func (s *subscriber) kickLocked() {
+func (s *Subscriber) kickLocked() {
 	if s.syncing || s.ps == nil || s.closed {
 		return
 	}
@@ -144,7 +156,7 @@ func (s *subscriber) kickLocked() {
 	go s.sync()
 }
 
-func (s *subscriber) sync() {
+func (s *Subscriber) sync() {
 	defer s.syncWG.Done()
 	for {
 		s.mu.Lock()
@@ -191,7 +203,7 @@ func (s *subscriber) sync() {
 	}
 }
 
-func (s *subscriber) run() {
+func (s *Subscriber) run() {
 	defer close(s.done)
 	backoff := minBackoff
 	for {
@@ -219,13 +231,13 @@ func (s *subscriber) run() {
 
 // connect opens a subscriber connection with every channel and pattern of
 // the set, and pings it: the answer comes after the subscriptions'.
-func (s *subscriber) connect() (*redis.PubSub, error) {
+func (s *Subscriber) connect() (*redis.PubSub, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	var ps *redis.PubSub
 	if s.sharded {
@@ -267,7 +279,7 @@ func (s *subscriber) connect() (*redis.PubSub, error) {
 }
 
 // read handles messages until the connection fails.
-func (s *subscriber) read(ps *redis.PubSub) error {
+func (s *Subscriber) read(ps *redis.PubSub) error {
 	pinged := false
 	for {
 		msg, err := ps.ReceiveTimeout(context.Background(), healthInterval)
@@ -297,7 +309,7 @@ func (s *subscriber) read(ps *redis.PubSub) error {
 	}
 }
 
-func (s *subscriber) setUp() {
+func (s *Subscriber) setUp() {
 	s.mu.Lock()
 	if s.up {
 		s.mu.Unlock()
@@ -313,11 +325,11 @@ func (s *subscriber) setUp() {
 		first <- nil
 	}
 	if again {
-		s.log.Info("redisadapter: subscribed to Redis again", "namespace", s.logName)
+		s.log.Info(s.prefix+": subscribed to Redis again", "namespace", s.logName)
 	}
 }
 
-func (s *subscriber) setDown(ps *redis.PubSub, err error) {
+func (s *Subscriber) setDown(ps *redis.PubSub, err error) {
 	s.mu.Lock()
 	if s.ps == ps {
 		s.ps = nil
@@ -333,7 +345,7 @@ func (s *subscriber) setDown(ps *redis.PubSub, err error) {
 	}
 	if closed {
 		if first != nil {
-			first <- errClosed
+			first <- ErrClosed
 		}
 		return
 	}
@@ -344,6 +356,6 @@ func (s *subscriber) setDown(ps *redis.PubSub, err error) {
 		first <- err
 	}
 	if wasUp {
-		s.log.Warn("redisadapter: lost the Redis subscription; reconnecting", "namespace", s.logName, "err", err)
+		s.log.Warn(s.prefix+": lost the Redis subscription; reconnecting", "namespace", s.logName, "err", err)
 	}
 }

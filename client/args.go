@@ -1,0 +1,48 @@
+package client
+
+import (
+	"encoding/json"
+
+	"github.com/socketio-go/socketio/internal/event"
+)
+
+// Args are the arguments of a received event or acknowledgement, kept in
+// their JSON form until decoded. Binary values (attachments on the wire)
+// decode into []byte, or into an any as a []byte. Decoding follows
+// encoding/json (struct tags, case-insensitive field names).
+//
+// Handlers (On) may take a parameter of type Args to receive an event's
+// arguments as they came; OnAny and OnAnyOutgoing handlers, EmitWithAck
+// and acknowledgement callbacks with an Args parameter get them this way
+// too, which tells an answer without arguments (Len() == 0) from an answer
+// null (Raw(0) is "null"). An Args value is immutable and safe to use from
+// any goroutine. The server package has the same type, socketio.Args.
+type Args event.Args
+
+// Len returns the number of arguments.
+func (a Args) Len() int { return event.Args(a).Len() }
+
+// Raw returns the JSON text of argument i (binary values appear as
+// placeholder objects {"_placeholder":true,"num":N}), or nil when i is out
+// of range.
+func (a Args) Raw(i int) json.RawMessage { return event.Args(a).Raw(i) }
+
+// Decode decodes the first arguments into the values pointed to by ptrs, in
+// order. Missing arguments leave their targets untouched; extra arguments
+// are ignored.
+func (a Args) Decode(ptrs ...any) error { return event.Args(a).Decode(ptrs...) }
+
+// DecodeAt decodes argument i into the value ptr points to.
+func (a Args) DecodeAt(i int, ptr any) error { return event.Args(a).DecodeAt(i, ptr) }
+
+// Values decodes every argument into generic Go values: map[string]any,
+// []any, string, float64, bool, nil, and []byte for binary data.
+func (a Args) Values() ([]any, error) { return event.Args(a).Values() }
+
+// AckRequested reports whether the server asked for an acknowledgement of
+// the event (always false for the arguments of an acknowledgement, and for
+// the events OnAnyOutgoing sees).
+func (a Args) AckRequested() bool { return event.Args(a).AckRequested() }
+
+// String returns the arguments as a JSON array, for logs.
+func (a Args) String() string { return event.Args(a).String() }
