@@ -437,16 +437,19 @@ func (a *adapterNamespace) OnServerSideEmit(data []byte, attachments [][]byte, a
 // handlers returns the middlewares and connection handlers in force: the
 // parent's first.
 func (n *Namespace) handlers() ([]Middleware, []func(*Socket)) {
-	var mws []Middleware
-	var conns []func(*Socket)
-	if n.parent != nil {
-		mws, conns = n.parent.handlers()
-	}
 	n.mu.RLock()
-	mws = append(mws, n.middlewares...)
-	conns = append(conns, n.onConnection...)
+	// Registration only appends, so the elements up to the current length
+	// never change: without a parent the lists are handed out as they
+	// are, capped so that nobody's append can reach the shared array (no
+	// copy per connection).
+	mws := n.middlewares[:len(n.middlewares):len(n.middlewares)]
+	conns := n.onConnection[:len(n.onConnection):len(n.onConnection)]
 	n.mu.RUnlock()
-	return mws, conns
+	if n.parent == nil {
+		return mws, conns
+	}
+	pmws, pconns := n.parent.handlers()
+	return append(pmws, mws...), append(pconns, conns...)
 }
 
 // add connects a client to the namespace: it builds the socket, runs the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/socketio-go/socketio/internal/eioseam"
 	ev "github.com/socketio-go/socketio/internal/event"
+	"github.com/socketio-go/socketio/internal/wellformed"
 
 	"github.com/socketio-go/socketio/adapter"
 	"github.com/socketio-go/socketio/engineio"
@@ -684,11 +685,16 @@ func (s *Socket) onConnect(restored *adapter.Session) {
 	}
 	var data []byte
 	if !s.client.isV3() { // v3 clients take the Engine.IO id: no payload
-		payload := map[string]any{"sid": s.id}
+		// {"sid":…,"pid":…}, Node's keys in Node's order, without a map
+		// and reflection per connection.
+		data = make([]byte, 0, 64)
+		data = append(data, `{"sid":`...)
+		data = wellformed.AppendJSONString(data, s.id)
 		if s.pid != "" {
-			payload["pid"] = s.pid
+			data = append(data, `,"pid":`...)
+			data = wellformed.AppendJSONString(data, s.pid)
 		}
-		data = mustJSON(payload)
+		data = append(data, '}')
 	}
 	s.client.sendPacket(&sioparser.Packet{Type: sioparser.Connect, Namespace: s.nsp.name, Data: data}, false)
 	if r := restored; r != nil {

@@ -3,10 +3,10 @@ package engineio
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +15,7 @@ import (
 	"github.com/socketio-go/socketio/internal/eioseam"
 	"github.com/socketio-go/socketio/internal/netpoll"
 	"github.com/socketio-go/socketio/internal/websocket"
+	"github.com/socketio-go/socketio/internal/wellformed"
 )
 
 type connState uint8
@@ -326,28 +327,43 @@ func (c *Conn) upgradeCallback() func(string) {
 	return nil
 }
 
-// openMessages builds the handshake packet (and the initial packet).
+// openMessages builds the handshake packet (and the initial packet). The
+// JSON is written by hand, in Node's key order: this runs once per
+// session, and encoding/json's reflection and copies were a tenth of the
+// garbage of a WebSocket set-up that the server itself makes.
 func (c *Conn) openMessages() []*Message {
-	upgrades := []string{}
-	if c.transport == kindPolling && !c.srv.opts.DisableUpgrades {
+	o := &c.srv.opts
+	buf := make([]byte, Headroom, Headroom+128+len(c.id))
+	buf = append(buf, eioparser.Open.Char())
+	buf = append(buf, `{"sid":`...)
+	buf = wellformed.AppendJSONString(buf, c.id)
+	buf = append(buf, `,"upgrades":[`...)
+	if c.transport == kindPolling && !o.DisableUpgrades {
 		// Node's order (polling.upgradesTo); a client probes every upgrade
 		// it knows at once, and favours WebTransport.
+		n := 0
 		for _, t := range [...]string{WebSocket, WebTransport} {
-			if c.srv.opts.allows(t) {
-				upgrades = append(upgrades, t)
+			if o.allows(t) {
+				if n > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, '"')
+				buf = append(buf, t...)
+				buf = append(buf, '"')
+				n++
 			}
 		}
 	}
-	data, _ := json.Marshal(struct {
-		SID          string   `json:"sid"`
-		Upgrades     []string `json:"upgrades"`
-		PingInterval int64    `json:"pingInterval"`
-		PingTimeout  int64    `json:"pingTimeout"`
-		MaxPayload   int64    `json:"maxPayload"`
-	}{c.id, upgrades, c.srv.opts.PingInterval.Milliseconds(), c.srv.opts.PingTimeout.Milliseconds(), c.srv.opts.MaxHTTPBufferSize})
-	msgs := []*Message{controlMessage(eioparser.Open, string(data))}
-	if c.srv.opts.InitialPacket != nil {
-		msgs = append(msgs, NewTextMessage(c.srv.opts.InitialPacket))
+	buf = append(buf, `],"pingInterval":`...)
+	buf = strconv.AppendInt(buf, o.PingInterval.Milliseconds(), 10)
+	buf = append(buf, `,"pingTimeout":`...)
+	buf = strconv.AppendInt(buf, o.PingTimeout.Milliseconds(), 10)
+	buf = append(buf, `,"maxPayload":`...)
+	buf = strconv.AppendInt(buf, o.MaxHTTPBufferSize, 10)
+	buf = append(buf, '}')
+	msgs := []*Message{newTextInPlace(buf, Headroom)}
+	if o.InitialPacket != nil {
+		msgs = append(msgs, NewTextMessage(o.InitialPacket))
 	}
 	return msgs
 }

@@ -1,7 +1,8 @@
 // Package wellformed reads bytes as text the way JavaScript peers do: with
 // each invalid UTF-8 sequence replaced by U+FFFD, as the WHATWG decoder
 // does (the Engine.IO v3 and WebTransport paths, which hand text to
-// Socket.IO as a browser or Node would have decoded it).
+// Socket.IO as a browser or Node would have decoded it), and writes the
+// small JSON strings the server builds by hand.
 package wellformed
 
 // UTF8 returns s with each maximal invalid subsequence
