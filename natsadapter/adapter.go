@@ -52,7 +52,11 @@ type Adapter struct {
 	stopOnce  sync.Once
 	started   chan struct{} // closed once the consumer and subscription are made
 
-	lastSeq    atomic.Uint64 // the stream sequence of the last message read
+	// deliverMu serialises the stream's deliveries: after a reconnection
+	// the old consumer (which may have made itself again) and the new one
+	// can both deliver, from different goroutines.
+	deliverMu  sync.Mutex
+	lastSeq    atomic.Uint64 // the stream sequence of the last message read; written under deliverMu once positioned
 	positioned atomic.Bool   // lastSeq was set (to the stream's end at first)
 
 	kv jetstream.KeyValue // sessions; set once by setup when recovery is on
@@ -247,19 +251,17 @@ func (a *Adapter) consume(ctx context.Context, stream jetstream.Stream) (jetstre
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		if md, err := m.Metadata(); err == nil {
-			for {
-				last := a.lastSeq.Load()
-				if md.Sequence.Stream <= last {
-					return // read already
-				}
-				if a.lastSeq.CompareAndSwap(last, md.Sequence.Stream) {
-					break
-				}
-			}
-		}
+		// Checking the sequence and delivering is one step: with two
+		// consumers at work, one could otherwise deliver message n+1
+		// while the other, which took n, has not delivered it yet.
+		a.deliverMu.Lock()
+		defer a.deliverMu.Unlock()
 		offset := ""
 		if md, err := m.Metadata(); err == nil {
+			if md.Sequence.Stream <= a.lastSeq.Load() {
+				return // read already
+			}
+			a.lastSeq.Store(md.Sequence.Stream)
 			offset = strconv.FormatUint(md.Sequence.Stream, 10)
 		}
 		a.receive(m.Data(), offset)
