@@ -147,12 +147,14 @@ func TestServerCloseWithStuckClients(t *testing.T) {
 	}
 	// Once the flush queue has written what the socket took (the rest
 	// goes on in the background), a message sent then waits behind the
-	// blocked write, with a flusher of its own.
+	// blocked write, with a flusher of its own. (When the Sends above were
+	// slower than the writes, a flusher of its own may already hold the
+	// connection, with the last messages queued behind its blocked write.)
 	for _, s := range sessions {
 		waitFor(t, "the first write", func() bool {
 			s.c.mu.Lock()
 			defer s.c.mu.Unlock()
-			return !s.c.pending && len(s.c.queue) == 0
+			return !s.c.pending && (len(s.c.queue) == 0 || s.c.flushing)
 		})
 		if err := s.c.Send(false, msg); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
@@ -827,5 +828,50 @@ func TestCloseWithBlockedWriter(t *testing.T) {
 	}
 	if err := ts.nextErr(t); err == nil {
 		t.Fatal("writer did not fail")
+	}
+}
+
+// bareHijacker hijacks without handing over net/http's buffers, as a
+// wrapping ResponseWriter may.
+type bareHijacker struct{ http.ResponseWriter }
+
+func (h bareHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, _, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	return nc, nil, err
+}
+
+// The handshake does not need the hijacked connection's buffers (it builds
+// its response in the write buffer when there is one).
+func TestAcceptWithoutHijackBuffers(t *testing.T) {
+	errs := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := AcceptWithFrames(bareHijacker{w}, r, nil, [][]byte{AppendFrameHeader(nil, OpText, 5), []byte("hello")})
+		if err != nil {
+			errs <- err
+			return
+		}
+		c.NetConn().SetDeadline(time.Now().Add(testTimeout))
+		errs <- echo(c)
+	}))
+	defer srv.Close()
+	c := dialTest(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	if op, p, err := c.ReadMessage(); err != nil || op != OpText || string(p) != "hello" {
+		t.Fatalf("first frame: %v %q %v", op, p, err)
+	}
+	if err := c.WriteMessage(OpText, []byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, p, err := c.ReadMessage(); err != nil || string(p) != "ping" {
+		t.Fatalf("echo: %q %v", p, err)
+	}
+	c.Close(CloseNormal, "")
+	select {
+	case err := <-errs:
+		var ce *CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("server: %v", err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("server did not end")
 	}
 }

@@ -149,8 +149,10 @@ func AcceptWith(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*C
 		return nil, fmt.Errorf("websocket: clearing deadlines: %w", err)
 	}
 	var leftover []byte
-	if n := brw.Reader.Buffered(); n > 0 {
-		leftover, _ = brw.Reader.Peek(n)
+	if brw != nil && brw.Reader != nil { // a wrapping Hijacker may give none
+		if n := brw.Reader.Buffered(); n > 0 {
+			leftover, _ = brw.Reader.Peek(n)
+		}
 	}
 	var ext string
 	var dfl *deflateState
@@ -165,7 +167,10 @@ func AcceptWith(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*C
 	// The response is built in net/http's write buffer, which a hijacked
 	// connection hands over empty and nothing else uses: one allocation
 	// fewer per upgrade.
-	resp := brw.Writer.AvailableBuffer()
+	var resp []byte
+	if brw != nil && brw.Writer != nil {
+		resp = brw.Writer.AvailableBuffer()
+	}
 	if cap(resp) < n {
 		resp = make([]byte, 0, n)
 	}
