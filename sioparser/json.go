@@ -1,6 +1,7 @@
 package sioparser
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
@@ -145,6 +146,16 @@ func (s *scanner) number() bool {
 func (s *scanner) str() bool {
 	d := s.data
 	i := s.pos + 1
+	// Eight bytes at a time over the plain run (most of any string): a
+	// word with no '"', no '\\' and no control character is skipped whole;
+	// the first word with one goes to the loop below, byte by byte.
+	for i+8 <= len(d) {
+		w := binary.LittleEndian.Uint64(d[i:])
+		if hasZeroByte(w^(swarOnes*'"'))|hasZeroByte(w^(swarOnes*'\\'))|hasByteBelow(w, 0x20) != 0 {
+			break
+		}
+		i += 8
+	}
 	for i < len(d) {
 		c := d[i]
 		switch {
@@ -175,6 +186,19 @@ func (s *scanner) str() bool {
 	}
 	return false
 }
+
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// hasZeroByte is non-zero when a byte of w is zero. (Bits above a zero
+// byte may be set wrongly, but never when no byte is zero.)
+func hasZeroByte(w uint64) uint64 { return (w - swarOnes) & ^w & swarHigh }
+
+// hasByteBelow is non-zero when a byte of w is below n (n ≤ 128), with the
+// same caveat.
+func hasByteBelow(w uint64, n byte) uint64 { return (w - swarOnes*uint64(n)) & ^w & swarHigh }
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
