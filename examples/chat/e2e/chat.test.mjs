@@ -240,9 +240,20 @@ test("a page recovers after the server restarts", async () => {
   const page = await openPage();
   page.allowErrors = true; // requests fail while the server is down
   await joinRoom(page, "lobby");
+  // "reconnecting" lasts from a reconnection attempt to its failure, a few
+  // milliseconds while the server is down: record every state the page
+  // goes through instead of polling for it.
+  await page.evaluate(() => {
+    const el = document.querySelector("#state");
+    window.seenStates = [];
+    new MutationObserver((records) => {
+      for (const r of records) window.seenStates.push(r.oldValue);
+      window.seenStates.push(el.dataset.state);
+    }).observe(el, { attributes: true, attributeFilter: ["data-state"], attributeOldValue: true });
+  });
   await stopServer();
-  await page.waitForFunction(() => ["disconnected", "reconnecting"].includes(document.querySelector("#state").dataset.state));
-  await page.waitForFunction(() => document.querySelector("#state").dataset.state === "reconnecting", null, { timeout: 15_000 });
+  await page.waitForFunction(() => window.seenStates.includes("disconnected"));
+  await page.waitForFunction(() => window.seenStates.includes("reconnecting"), null, { timeout: 15_000 });
   await startServer();
   await page.waitForFunction(() => document.querySelector("#state").dataset.state === "connected", null, { timeout: 20_000 });
   const other = await openPage();
