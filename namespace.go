@@ -113,7 +113,12 @@ func (n *Namespace) Use(mw Middleware) {
 
 // OnConnection registers fn for each socket that connects. It runs on the
 // connection's reading goroutine, before any event of the socket is
-// handled, so that handlers registered in it see every event.
+// handled, so that handlers registered in it see every event. It runs
+// after the CONNECT packet has been written: a broadcast from another
+// goroutine may reach a room just before fn joins the socket to it. And
+// while fn runs, nothing more is read from the connection: an
+// EmitWithAck that fn waits for cannot get its answer (wait in a
+// goroutine).
 func (n *Namespace) OnConnection(fn func(*Socket)) {
 	n.mu.Lock()
 	n.onConnection = append(n.onConnection, fn)

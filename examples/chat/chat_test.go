@@ -107,10 +107,17 @@ func TestWithoutAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	reader.On("message", func(m chatMessage) { got <- m.Text })
+	// The server's connection handler puts the reader in the lobby and
+	// then sends "session": a client is in its room once that arrives,
+	// not at the CONNECT, which leaves before the handler runs.
+	inLobby := make(chan struct{}, 1)
+	reader.On("session", func(client.Args) { inLobby <- struct{}{} })
 	reader.Connect()
 	defer reader.Disconnect()
-	if err := reader.WaitConnect(ctx); err != nil {
-		t.Fatal(err)
+	select {
+	case <-inLobby:
+	case <-ctx.Done():
+		t.Fatal("no session event")
 	}
 	writer, err := client.Connect(ctx, url, opts)
 	if err != nil {
