@@ -186,7 +186,7 @@ func (c *Conn) appendPollV3(dst []byte, msgs []*Message, flags uint8) ([]byte, [
 		dst = append(dst, "___eio["...)
 		dst = append(dst, jsonpIndex(c.req.field(0))...)
 		dst = append(dst, "]("...)
-		dst = appendJSString(dst, payload)
+		dst = wellformed.AppendJSString(dst, payload, true)
 		return append(dst, ");"...), textPlainUTF8
 	}
 	if binary && flags&v3PollB64 == 0 {
@@ -220,56 +220,6 @@ func jsonpIndex(uri string) string {
 		}
 	}
 	return b.String()
-}
-
-// appendJSString appends s (valid UTF-8 or not: invalid bytes become
-// U+FFFD) as JavaScript's JSON.stringify writes a string, with U+2028 and
-// U+2029 escaped as Node's JSONP transport does.
-func appendJSString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"':
-				dst = append(dst, '\\', '"')
-			case '\\':
-				dst = append(dst, '\\', '\\')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				if c < 0x20 {
-					dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-				} else {
-					dst = append(dst, c)
-				}
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			dst = utf8.AppendRune(dst, utf8.RuneError)
-		case r == '\u2028':
-			dst = append(dst, `\u2028`...)
-		case r == '\u2029':
-			dst = append(dst, `\u2029`...)
-		default:
-			dst = append(dst, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(dst, '"')
 }
 
 // decodePostV3 decodes the body of a v3 long-polling POST. ignore reports

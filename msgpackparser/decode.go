@@ -6,8 +6,8 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/socketio-go/socketio/internal/wellformed"
 	"github.com/socketio-go/socketio/sioparser"
 )
 
@@ -303,9 +303,9 @@ func (d *decoder) bytes(b []byte) {
 
 func (d *decoder) quote(s []byte) {
 	if d.write {
-		d.out = appendQuoted(d.out, s)
+		d.out = wellformed.AppendJSString(d.out, s, false)
 	} else {
-		d.size += int64(quotedLen(s))
+		d.size += int64(wellformed.JSStringLen(s))
 	}
 }
 
@@ -562,91 +562,4 @@ func appendDate(out, b []byte) []byte {
 		out = t.AppendFormat(out, "-01-02T15:04:05.000Z")
 	}
 	return append(out, '"')
-}
-
-// needsEscape marks the ASCII bytes JSON strings escape.
-var needsEscape = func() (t [utf8.RuneSelf]bool) {
-	for c := range 0x20 {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// appendQuoted writes s as a JSON string; invalid UTF-8 becomes U+FFFD, as
-// Node's Buffer#toString decodes it.
-func appendQuoted(out, s []byte) []byte {
-	out = append(out, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if !needsEscape[c] {
-				i++
-				continue
-			}
-			out = append(out, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				out = append(out, '\\', c)
-			case '\n':
-				out = append(out, '\\', 'n')
-			case '\r':
-				out = append(out, '\\', 'r')
-			case '\t':
-				out = append(out, '\\', 't')
-			case '\b':
-				out = append(out, '\\', 'b')
-			case '\f':
-				out = append(out, '\\', 'f')
-			default:
-				out = append(out, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, n := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			out = append(out, s[start:i]...)
-			out = append(out, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += n
-	}
-	out = append(out, s[start:]...)
-	return append(out, '"')
-}
-
-// quotedLen is len(appendQuoted(nil, s)).
-func quotedLen(s []byte) int {
-	n := 2
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case !needsEscape[c]:
-				n++
-			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
-				n += 2
-			default:
-				n += 6
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			n += 3
-			i++
-			continue
-		}
-		n += size
-		i += size
-	}
-	return n
 }
