@@ -4,8 +4,11 @@ package netpoll
 
 import "syscall"
 
-// ReadWait is unavailable on this system.
-func ReadWait(syscall.RawConn, []byte) (int, error) { return 0, ErrUnsupported }
+// ReadFD is unavailable on this system.
+func ReadFD(uintptr, []byte) (int, error) { return 0, ErrUnsupported }
+
+// Shutdown is unavailable on this system.
+func Shutdown(syscall.RawConn) error { return ErrUnsupported }
 
 // ReadNonBlocking is unavailable on this system.
 func ReadNonBlocking(syscall.RawConn, []byte) (int, error) { return 0, ErrUnsupported }

@@ -16,7 +16,6 @@ type rawIO struct {
 	iov    []syscall.Iovec
 	n      int
 	err    error
-	wait   bool // park on the runtime poller on EAGAIN
 	readFn func(uintptr) bool
 	wrFn   func(uintptr) bool
 }
@@ -29,13 +28,8 @@ var rawPool = sync.Pool{New: func() any {
 }}
 
 func (r *rawIO) read(fd uintptr) bool {
-	for {
-		r.n, r.err = syscall.Read(int(fd), r.p)
-		if r.err == syscall.EINTR {
-			continue
-		}
-		return !(r.wait && r.err == syscall.EAGAIN)
-	}
+	r.n, r.err = ReadFD(fd, r.p)
+	return true
 }
 
 func (r *rawIO) writev(fd uintptr) bool {
@@ -52,9 +46,11 @@ func (r *rawIO) writev(fd uintptr) bool {
 	}
 }
 
-func doRead(rc syscall.RawConn, p []byte, wait bool) (int, error) {
+// ReadNonBlocking reads from rc without waiting: it returns ErrWouldBlock
+// when there is nothing to read, and (0, nil) when the peer closed its side.
+func ReadNonBlocking(rc syscall.RawConn, p []byte) (int, error) {
 	r := rawPool.Get().(*rawIO)
-	r.p, r.wait = p, wait
+	r.p = p
 	err := rc.Read(r.readFn)
 	n, rerr := r.n, r.err
 	r.p = nil
@@ -74,13 +70,27 @@ func doRead(rc syscall.RawConn, p []byte, wait bool) (int, error) {
 	return n, nil
 }
 
-// ReadWait reads from rc, waiting for data through the Go runtime's poller
-// (and the connection's read deadline) when there is none yet.
-func ReadWait(rc syscall.RawConn, p []byte) (int, error) { return doRead(rc, p, true) }
+// ReadFD reads once from the descriptor fd, inside a RawConn.Read
+// callback, retrying only when interrupted. It returns the system call's
+// error as is (syscall.EAGAIN when there is nothing to read).
+func ReadFD(fd uintptr, p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), p)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
 
-// ReadNonBlocking reads from rc without waiting: it returns ErrWouldBlock
-// when there is nothing to read, and (0, nil) when the peer closed its side.
-func ReadNonBlocking(rc syscall.RawConn, p []byte) (int, error) { return doRead(rc, p, false) }
+// Shutdown shuts rc's socket down in both directions: the peer sees the
+// end, and a read waiting on it returns, while the descriptor stays open.
+func Shutdown(rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) }); err != nil {
+		return err
+	}
+	return serr
+}
 
 // maxIovecs bounds one WriteNonBlocking call; the caller writes the rest
 // later.

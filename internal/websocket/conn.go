@@ -110,6 +110,11 @@ type Conn struct {
 	rkind   uint8
 	nb      bool // non-blocking mode (ReadAvailable): fill never waits
 	client  bool
+	// inRead is the state of a lingering ReadAvailable (readLinger), which
+	// holds the descriptor, as a net.Conn's Read does, while it handles
+	// the messages it read: inReading while it does, closeAsked once a
+	// Close has left it to close the net.Conn.
+	inRead atomic.Uint32
 
 	// dfl is the negotiated permessage-deflate, nil without: immutable
 	// but for its read side, owned by the reader.
@@ -199,7 +204,7 @@ func (c *Conn) Close(code int, reason string) error {
 	if c.client {
 		c.lingerClose()
 	}
-	return c.nc.Close()
+	return c.closeNetConn()
 }
 
 // Writing reports whether a write holds the connection now: a frame being
@@ -245,7 +250,7 @@ func (c *Conn) lingerClose() {
 func (c *Conn) closeWith(code int, reason string) {
 	if c.closed.CompareAndSwap(false, true) {
 		c.sendClose(code, reason)
-		c.nc.Close()
+		_ = c.closeNetConn()
 	}
 }
 

@@ -40,11 +40,12 @@ func (c *Conn) RawConn() (syscall.RawConn, bool) {
 // connection, with the meaning ReadMessage gives it. Partial messages are
 // kept until the rest arrives; an idle connection holds no read buffer.
 //
-// With linger > 0, when nothing is left to read ReadAvailable waits up to
-// linger (at least half of it) for more, on the calling goroutine, before
-// returning: a busy connection keeps its reader, and only a quiet one goes
-// back to the poller, paying the poller's extra system calls once per
-// quiet spell rather than once per message.
+// With linger > 0 (server side only; a client's ReadAvailable does not
+// wait), when nothing is left to read ReadAvailable waits up to linger (at
+// least half of it) for more, on the calling goroutine, before returning:
+// a busy connection keeps its reader, and only a quiet one goes back to
+// the poller, paying the poller's extra system calls once per quiet spell
+// rather than once per message.
 //
 // ReadAvailable needs RawConn; once used, the Conn must not be read with
 // ReadMessage. It must be called from one goroutine at a time.
@@ -62,49 +63,15 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 		}
 		c.nb = true
 	}
-	// The linger deadline is moved forward only once half of it has
-	// passed, not at every read: a timer update per message costs more
-	// than a clock read, and a busy connection still never reaches its
-	// deadline (which would send it through the poller and a new
-	// goroutine, a hand-off that shows in the latency tail). A quiet
-	// connection goes back after linger/2 to linger.
-	var refresh time.Time
+	if linger > 0 && !c.client {
+		return c.readLinger(handle, linger)
+	}
 	for {
-		// Decode every message buffered whole.
-		for c.w > c.r && c.firstFrameBuffered() {
-			op, msg, err := c.readMessage()
-			if err == errWouldBlock {
-				c.r = c.resume // a later frame is missing: retry with more data
-				break
-			}
-			if err != nil {
-				return c.endRead(err)
-			}
-			handle(op, msg)
-			if c.readErr != nil {
-				return c.readErr
-			}
+		if err := c.handleBuffered(handle); err != nil {
+			return err
 		}
 		c.makeRoom()
-		var n int
-		var err error
-		if linger > 0 {
-			if now := time.Now(); !now.Before(refresh) {
-				_ = c.nc.SetReadDeadline(now.Add(linger))
-				refresh = now.Add(linger / 2)
-			}
-			// One read that parks on the runtime poller when there is
-			// nothing yet: no extra system call per message.
-			n, err = netpoll.ReadWait(c.rc, c.rbuf[c.w:])
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// Clear the deadline: a later non-blocking read would
-				// fail on it at once.
-				_ = c.nc.SetReadDeadline(time.Time{})
-				err = netpoll.ErrWouldBlock
-			}
-		} else {
-			n, err = netpoll.ReadNonBlocking(c.rc, c.rbuf[c.w:])
-		}
+		n, err := netpoll.ReadNonBlocking(c.rc, c.rbuf[c.w:])
 		if err == netpoll.ErrWouldBlock {
 			c.settle()
 			return nil
@@ -119,6 +86,140 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 			return c.endRead(io.ErrUnexpectedEOF)
 		}
 		c.w += n
+	}
+}
+
+// handleBuffered decodes every message buffered whole and hands it to
+// handle, in order. It returns the error that ends the connection, or nil.
+func (c *Conn) handleBuffered(handle func(op Opcode, msg []byte)) error {
+	for c.w > c.r && c.firstFrameBuffered() {
+		op, msg, err := c.readMessage()
+		if err == errWouldBlock {
+			c.r = c.resume // a later frame is missing: retry with more data
+			return nil
+		}
+		if err != nil {
+			return c.endRead(err)
+		}
+		handle(op, msg)
+		if c.readErr != nil {
+			return c.readErr
+		}
+	}
+	return nil
+}
+
+// States of Conn.inRead.
+const (
+	inReading  = 1 // readLinger holds the descriptor
+	closeAsked = 2 // a Close left the net.Conn to readLinger
+)
+
+// readLinger is ReadAvailable with linger > 0. It reads, decodes and
+// handles inside one RawConn.Read, so that it can skip the read that
+// would only find the socket empty: a read that returns less than it asked
+// for has drained the socket (epoll(7) on stream sockets), and anything
+// that arrives after it makes the runtime poller report the descriptor
+// ready again, which RawConn.Read waits for. A separate RawConn.Read per
+// read could not skip it: each one starts by forgetting the readiness seen
+// so far. So an echo costs two system calls (read, write) instead of three.
+//
+// Meanwhile the descriptor is held, as a net.Conn's Read holds it, and a
+// net.Conn's Close waits for such holders to end. A Close that finds the
+// reader here (from a handler on this goroutine, or from another one while
+// a handler runs) therefore shuts the socket down instead, which ends the
+// connection for the peer and wakes the wait, and this reader closes the
+// net.Conn when it leaves (closeNetConn).
+func (c *Conn) readLinger(handle func(op Opcode, msg []byte), linger time.Duration) error {
+	if !c.inRead.CompareAndSwap(0, inReading) {
+		return c.endRead(net.ErrClosed) // a Close is under way
+	}
+	defer func() {
+		if c.inRead.Swap(0) == inReading|closeAsked {
+			_ = c.nc.Close()
+		}
+	}()
+	var (
+		// The linger deadline is moved forward only once half of it has
+		// passed, not at every read: a timer update per message costs
+		// more than a clock read, and a busy connection still never
+		// reaches its deadline (which would send it through the poller
+		// and a new goroutine, a hand-off that shows in the latency
+		// tail). A quiet connection goes back after linger/2 to linger.
+		refresh time.Time
+		drained bool  // the last read was short: wait before the next
+		ended   error // what ends the connection, found in the callback
+	)
+	wait := func() bool {
+		if now := time.Now(); !now.Before(refresh) {
+			_ = c.nc.SetReadDeadline(now.Add(linger))
+			refresh = now.Add(linger / 2)
+		}
+		return false
+	}
+	err := c.rc.Read(func(fd uintptr) bool {
+		for {
+			if ended = c.handleBuffered(handle); ended != nil {
+				return true
+			}
+			if c.inRead.Load()&closeAsked != 0 {
+				ended = c.endRead(net.ErrClosed)
+				return true
+			}
+			c.makeRoom()
+			if drained {
+				drained = false
+				return wait()
+			}
+			free := len(c.rbuf) - c.w
+			n, err := netpoll.ReadFD(fd, c.rbuf[c.w:])
+			switch {
+			case err == syscall.EAGAIN:
+				return wait()
+			case err != nil:
+				ended = c.endRead(err)
+				return true
+			case n <= 0:
+				if c.r == c.w {
+					ended = c.endRead(io.EOF)
+				} else {
+					ended = c.endRead(io.ErrUnexpectedEOF)
+				}
+				return true
+			}
+			drained = n < free
+			c.w += n
+		}
+	})
+	switch {
+	case err == nil:
+		return ended
+	case c.inRead.Load()&closeAsked != 0:
+		return c.endRead(net.ErrClosed)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Clear the deadline: a later non-blocking read would fail on it
+		// at once.
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.settle()
+		return nil
+	}
+	return c.endRead(err)
+}
+
+// closeNetConn closes the net.Conn, or, while readLinger holds its
+// descriptor, shuts the socket down and leaves the close to readLinger.
+func (c *Conn) closeNetConn() error {
+	for {
+		switch s := c.inRead.Load(); {
+		case s == 0:
+			return c.nc.Close()
+		case s&closeAsked != 0:
+			return nil
+		}
+		if c.inRead.CompareAndSwap(inReading, inReading|closeAsked) {
+			_ = netpoll.Shutdown(c.rc)
+			return nil
+		}
 	}
 }
 

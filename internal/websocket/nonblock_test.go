@@ -2,8 +2,12 @@ package websocket
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -217,5 +221,143 @@ func TestReadAvailableAfterLinger(t *testing.T) {
 func TestConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(Conn{}); n > 176 {
 		t.Errorf("Conn is %d bytes, over the 176-byte size class", n)
+	}
+}
+
+// lingerLoop reads c with a long linger until the connection ends, so that
+// a lost wake-up would show as a stall of seconds.
+func lingerLoop(c *Conn, handle func(op Opcode, msg []byte)) error {
+	for {
+		if err := c.ReadAvailable(handle, 5*time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// A lingering reader skips the read after a short one and waits for the
+// poller instead: messages that arrive at any moment around that read,
+// whole or in pieces, must still be read at once.
+func TestLingerSkipsNoData(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	var c *Conn
+	ts := newTestServer(t, func(sc *Conn) error {
+		c = sc
+		return lingerLoop(sc, func(op Opcode, msg []byte) { _ = sc.WriteMessage(op, msg) })
+	})
+	nc, br := rawClient(t, ts, nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	// Bursts of one to three messages, each whole, in two pieces or after
+	// a pause, so that data arrives while the server reads, handles and
+	// waits; then the burst's echoes: one stuck message fails the test.
+	i := 0
+	for range 1500 {
+		k := 1 + rng.IntN(3)
+		for j := range k {
+			frame := cf(OpText, []byte(fmt.Sprintf("m%d", i+j)))
+			var err error
+			switch rng.IntN(3) {
+			case 0:
+				_, err = nc.Write(frame)
+			case 1:
+				cut := 1 + rng.IntN(len(frame)-1)
+				if _, err = nc.Write(frame[:cut]); err == nil {
+					time.Sleep(time.Duration(rng.IntN(100)) * time.Microsecond)
+					_, err = nc.Write(frame[cut:])
+				}
+			default:
+				time.Sleep(time.Duration(rng.IntN(100)) * time.Microsecond)
+				_, err = nc.Write(frame)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range k {
+			nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, _, p, err := rawRead(br)
+			if err != nil {
+				t.Fatalf("echo %d: %v (a wake-up was lost)", i, err)
+			}
+			if want := fmt.Sprintf("m%d", i); string(p) != want {
+				t.Fatalf("echo %d is %q", i, p)
+			}
+			i++
+		}
+	}
+	nc.SetDeadline(time.Now().Add(testTimeout))
+	c.Close(CloseNormal, "")
+	if err := ts.nextErr(t); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
+	}
+}
+
+// A handler that closes its connection runs inside the lingering read,
+// which holds the descriptor: net.Conn.Close would wait for it for ever.
+// The close must end the connection at once, for the reader and the peer.
+func TestLingerCloseFromHandler(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	ts := newTestServer(t, func(c *Conn) error {
+		return lingerLoop(c, func(op Opcode, msg []byte) { c.Close(CloseGoingAway, "bye") })
+	})
+	nc, br := rawClient(t, ts, nil)
+	if _, err := nc.Write(cf(OpText, []byte("close me"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.nextErr(t); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
+	}
+	b0, _, p, err := rawRead(br)
+	if err != nil || Opcode(b0&0x0f) != OpClose || binary.BigEndian.Uint16(p) != CloseGoingAway {
+		t.Fatalf("got frame %#x %q, %v; want a close frame 1001", b0, p, err)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the close frame: %v, want EOF", err)
+	}
+}
+
+// A Close from another goroutine while a handler runs inside the lingering
+// read returns without waiting for the handler: the peer sees the end at
+// once, and the reader ends when the handler returns.
+func TestLingerCloseWhileHandling(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	inHandler, release := make(chan *Conn, 1), make(chan struct{})
+	ts := newTestServer(t, func(c *Conn) error {
+		return lingerLoop(c, func(op Opcode, msg []byte) {
+			inHandler <- c
+			<-release
+		})
+	})
+	nc, br := rawClient(t, ts, nil)
+	if _, err := nc.Write(cf(OpText, []byte("block"))); err != nil {
+		t.Fatal(err)
+	}
+	c := <-inHandler
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(CloseNormal, "") }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("Close waited for the handler")
+	}
+	b0, _, _, err := rawRead(br)
+	if err != nil || Opcode(b0&0x0f) != OpClose {
+		t.Fatalf("got frame %#x, %v; want a close frame", b0, err)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the close frame: %v, want EOF", err)
+	}
+	close(release)
+	if err := ts.nextErr(t); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
 	}
 }
