@@ -66,11 +66,19 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 	if linger > 0 && !c.client {
 		return c.readLinger(handle, linger)
 	}
-	for {
+	for drained := false; ; {
 		if err := c.handleBuffered(handle); err != nil {
 			return err
 		}
+		if drained {
+			// The last read was short, so the socket is empty (see
+			// readLinger): the caller's wait for readiness sees what
+			// comes after it, without a read that would find nothing.
+			c.settle()
+			return nil
+		}
 		c.makeRoom()
+		free := len(c.rbuf) - c.w
 		n, err := netpoll.ReadNonBlocking(c.rc, c.rbuf[c.w:])
 		if err == netpoll.ErrWouldBlock {
 			c.settle()
@@ -85,6 +93,7 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 			}
 			return c.endRead(io.ErrUnexpectedEOF)
 		}
+		drained = n < free
 		c.w += n
 	}
 }

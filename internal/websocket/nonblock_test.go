@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -234,19 +235,46 @@ func lingerLoop(c *Conn, handle func(op Opcode, msg []byte)) error {
 	}
 }
 
-// A lingering reader skips the read after a short one and waits for the
-// poller instead: messages that arrive at any moment around that read,
-// whole or in pieces, must still be read at once.
-func TestLingerSkipsNoData(t *testing.T) {
+// ReadAvailable skips the read after a short one and leaves the wait for
+// more to the poller: messages that arrive at any moment around that
+// read, whole or in pieces, must still be read at once, by a lingering
+// reader (which waits on the runtime poller) and by a quiet one (which
+// returns to a netpoll.Poller).
+func TestShortReadSkipsNoData(t *testing.T) {
 	if !netpoll.Supported() {
 		t.Skip("no poller on this system")
 	}
-	var c *Conn
-	ts := newTestServer(t, func(sc *Conn) error {
-		c = sc
-		return lingerLoop(sc, func(op Opcode, msg []byte) { _ = sc.WriteMessage(op, msg) })
+	t.Run("linger", func(t *testing.T) {
+		var c *Conn
+		ts := newTestServer(t, func(sc *Conn) error {
+			c = sc
+			return lingerLoop(sc, func(op Opcode, msg []byte) { _ = sc.WriteMessage(op, msg) })
+		})
+		nc, br := rawClient(t, ts, nil)
+		echoBursts(t, nc, br)
+		nc.SetDeadline(time.Now().Add(testTimeout))
+		c.Close(CloseNormal, "")
+		if err := ts.nextErr(t); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("reader ended with %v, want net.ErrClosed", err)
+		}
 	})
-	nc, br := rawClient(t, ts, nil)
+	t.Run("poller", func(t *testing.T) {
+		defer func(l time.Duration) { pollLinger = l }(pollLinger)
+		pollLinger = 0
+		ts := newTestServer(t, pollEcho)
+		nc, br := rawClient(t, ts, nil)
+		echoBursts(t, nc, br)
+		nc.Close()
+		if err := ts.nextErr(t); err == nil {
+			t.Fatal("no error after the peer closed")
+		}
+	})
+}
+
+// echoBursts sends an echo server bursts of messages and checks that each
+// burst comes back in order, within two seconds.
+func echoBursts(t *testing.T, nc net.Conn, br *bufio.Reader) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	// Bursts of one to three messages, each whole, in two pieces or after
 	// a pause, so that data arrives while the server reads, handles and
@@ -285,11 +313,6 @@ func TestLingerSkipsNoData(t *testing.T) {
 			}
 			i++
 		}
-	}
-	nc.SetDeadline(time.Now().Add(testTimeout))
-	c.Close(CloseNormal, "")
-	if err := ts.nextErr(t); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
 	}
 }
 
