@@ -28,7 +28,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn) {
 				// CONNECT): read it here, briefly waiting on the runtime
 				// poller, before handing the connection to ours.
 				c.readMu.Lock()
-				stopped, err := c.readAvailable(ws, firstReadLinger)
+				stopped, err := c.readAvailable(ws, firstReadLinger, true)
 				c.readMu.Unlock()
 				if err != nil {
 					c.finalize(wsCloseReason(err), err)
@@ -91,7 +91,7 @@ func (c *Conn) onReadable() {
 	if time.Now().UnixNano()-c.lastReadable < int64(busyGap) {
 		linger = readLinger
 	}
-	stopped, err := c.readAvailable(ws, linger)
+	stopped, err := c.readAvailable(ws, linger, false)
 	c.readMu.Unlock()
 	switch {
 	case err != nil:
@@ -104,11 +104,11 @@ func (c *Conn) onReadable() {
 }
 
 // readAvailable handles the messages the WebSocket has, waiting up to
-// linger for more; stopped reports that the session ended because of one.
-// The caller holds readMu.
-func (c *Conn) readAvailable(ws *websocket.Conn, linger time.Duration) (stopped bool, err error) {
+// linger for more (with first, only for the first message); stopped
+// reports that the session ended because of one. The caller holds readMu.
+func (c *Conn) readAvailable(ws *websocket.Conn, linger time.Duration, first bool) (stopped bool, err error) {
 	got := false
-	err = ws.ReadAvailable(func(op websocket.Opcode, data []byte) {
+	handle := func(op websocket.Opcode, data []byte) {
 		got = true
 		if stopped {
 			return
@@ -122,7 +122,12 @@ func (c *Conn) readAvailable(ws *websocket.Conn, linger time.Duration) (stopped 
 		if !c.handlePacket(pkt) {
 			stopped = true
 		}
-	}, linger)
+	}
+	if first {
+		err = ws.ReadFirst(handle, linger)
+	} else {
+		err = ws.ReadAvailable(handle, linger)
+	}
 	if got {
 		c.lastReadable = time.Now().UnixNano()
 	}

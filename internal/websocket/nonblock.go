@@ -64,7 +64,7 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 		c.nb = true
 	}
 	if linger > 0 && !c.client {
-		return c.readLinger(handle, linger)
+		return c.readLinger(handle, linger, false)
 	}
 	for drained := false; ; {
 		if err := c.handleBuffered(handle); err != nil {
@@ -96,6 +96,24 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 		drained = n < free
 		c.w += n
 	}
+}
+
+// ReadFirst is ReadAvailable for the start of a server connection: it waits
+// up to wait for the peer's first message, handles it and whatever else has
+// arrived, and returns once the socket is drained, without waiting for
+// more. It returns nil also when wait passes with nothing complete.
+func (c *Conn) ReadFirst(handle func(op Opcode, msg []byte), wait time.Duration) error {
+	if c.client || wait <= 0 {
+		return c.ReadAvailable(handle, 0)
+	}
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if c.rc == nil {
+		return netpoll.ErrUnsupported
+	}
+	c.nb = true
+	return c.readLinger(handle, wait, true)
 }
 
 // handleBuffered decodes every message buffered whole and hands it to
@@ -139,7 +157,10 @@ const (
 // a handler runs) therefore shuts the socket down instead, which ends the
 // connection for the peer and wakes the wait, and this reader closes the
 // net.Conn when it leaves (closeNetConn).
-func (c *Conn) readLinger(handle func(op Opcode, msg []byte), linger time.Duration) error {
+//
+// With first, it returns as soon as the socket is drained after a message
+// was handled, waiting only for that first message.
+func (c *Conn) readLinger(handle func(op Opcode, msg []byte), linger time.Duration, first bool) error {
 	if !c.inRead.CompareAndSwap(0, inReading) {
 		return c.endRead(net.ErrClosed) // a Close is under way
 	}
@@ -157,8 +178,16 @@ func (c *Conn) readLinger(handle func(op Opcode, msg []byte), linger time.Durati
 		// tail). A quiet connection goes back after linger/2 to linger.
 		refresh time.Time
 		drained bool  // the last read was short: wait before the next
+		handled bool  // a message was handled
 		ended   error // what ends the connection, found in the callback
 	)
+	h := handle
+	if first {
+		h = func(op Opcode, msg []byte) {
+			handled = true
+			handle(op, msg)
+		}
+	}
 	wait := func() bool {
 		if now := time.Now(); !now.Before(refresh) {
 			_ = c.nc.SetReadDeadline(now.Add(linger))
@@ -168,7 +197,7 @@ func (c *Conn) readLinger(handle func(op Opcode, msg []byte), linger time.Durati
 	}
 	err := c.rc.Read(func(fd uintptr) bool {
 		for {
-			if ended = c.handleBuffered(handle); ended != nil {
+			if ended = c.handleBuffered(h); ended != nil {
 				return true
 			}
 			if c.inRead.Load()&closeAsked != 0 {
@@ -177,6 +206,9 @@ func (c *Conn) readLinger(handle func(op Opcode, msg []byte), linger time.Durati
 			}
 			c.makeRoom()
 			if drained {
+				if first && handled {
+					return true
+				}
 				drained = false
 				return wait()
 			}
@@ -202,6 +234,12 @@ func (c *Conn) readLinger(handle func(op Opcode, msg []byte), linger time.Durati
 	})
 	switch {
 	case err == nil:
+		if ended == nil { // first: drained after a message
+			if !refresh.IsZero() {
+				_ = c.nc.SetReadDeadline(time.Time{}) // as below
+			}
+			c.settle()
+		}
 		return ended
 	case c.inRead.Load()&closeAsked != 0:
 		return c.endRead(net.ErrClosed)

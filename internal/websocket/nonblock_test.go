@@ -384,3 +384,59 @@ func TestLingerCloseWhileHandling(t *testing.T) {
 		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
 	}
 }
+
+// ReadFirst waits for the first message only: it returns once the socket
+// is drained after it, and leaves no read deadline behind.
+func TestReadFirst(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	for _, wait := range []time.Duration{5 * time.Second, 30 * time.Millisecond} {
+		t.Run(wait.String(), func(t *testing.T) {
+			got := make(chan string, 4)
+			h := func(op Opcode, msg []byte) { got <- string(msg) }
+			ts := newTestServer(t, func(c *Conn) error {
+				if err := c.ReadFirst(h, wait); err != nil {
+					return err
+				}
+				if err := c.WriteMessage(OpText, []byte("returned")); err != nil {
+					return err
+				}
+				if wait > time.Second {
+					return nil
+				}
+				// Past the first wait: a deadline left behind would
+				// fail the next read.
+				time.Sleep(2 * wait)
+				return c.ReadAvailable(h, 0)
+			})
+			nc, br := rawClient(t, ts, nil)
+			if _, err := nc.Write(cf(OpText, []byte("one"))); err != nil {
+				t.Fatal(err)
+			}
+			if wait > time.Second {
+				// Its reply comes before the wait is over.
+				nc.SetReadDeadline(time.Now().Add(wait / 2))
+			}
+			if _, _, p, err := rawRead(br); err != nil || string(p) != "returned" {
+				t.Fatalf("got %q, %v; want ReadFirst to return after the first message", p, err)
+			}
+			nc.SetReadDeadline(time.Now().Add(testTimeout))
+			if _, err := nc.Write(cf(OpText, []byte("two"))); err != nil {
+				t.Fatal(err)
+			}
+			if err := ts.nextErr(t); err != nil {
+				t.Fatalf("read after ReadFirst: %v", err)
+			}
+			want := []string{"one", "two"}
+			if wait > time.Second {
+				want = want[:1]
+			}
+			for _, w := range want {
+				if m := <-got; m != w {
+					t.Fatalf("got %q, want %q", m, w)
+				}
+			}
+		})
+	}
+}
