@@ -366,7 +366,12 @@ func TestUpgradeOfWebSocketSession(t *testing.T) {
 // upgraded, they go over the WebSocket and pongs on it keep the session.
 func TestUpgradeHeartbeat(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, &Options{PingInterval: 60 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+	// The timeout leaves room for a loaded machine between a ping and its
+	// pong over long-polling; the pings after the upgrade go on for longer
+	// than it, so that pongs the WebSocket did not count would end the
+	// session.
+	const pingTimeout = 500 * time.Millisecond
+	e := newEnv(t, &Options{PingInterval: 60 * time.Millisecond, PingTimeout: pingTimeout})
 	sid, _, s := e.handshake()
 	ws := e.probe(sid)
 	// The probe answer makes GETs end with a noop; the first ping comes
@@ -378,7 +383,7 @@ func TestUpgradeHeartbeat(t *testing.T) {
 	e.post(sid, "3")
 	wsWrite(t, ws, "5")
 	recv(t, s.upgrades, "upgrade")
-	for range 3 {
+	for start := time.Now(); time.Since(start) < pingTimeout*3/2; {
 		if _, p := wsRead(t, ws); p != "2" {
 			t.Fatalf("got %q, want a ping", p)
 		}
