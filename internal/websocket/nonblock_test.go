@@ -440,3 +440,39 @@ func TestReadFirst(t *testing.T) {
 		})
 	}
 }
+
+// A Close from another goroutine while the lingering reader waits for data
+// wakes it at once (the shut-down socket becomes readable), well before its
+// linger ends.
+func TestLingerCloseWhileWaiting(t *testing.T) {
+	if !netpoll.Supported() {
+		t.Skip("no poller on this system")
+	}
+	conns := make(chan *Conn, 1)
+	ts := newTestServer(t, func(c *Conn) error {
+		conns <- c
+		return lingerLoop(c, func(Opcode, []byte) {})
+	})
+	_, br := rawClient(t, ts, nil)
+	c := <-conns
+	time.Sleep(20 * time.Millisecond) // let the reader reach its wait
+	if err := c.Close(CloseNormal, ""); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// lingerLoop's linger is 5 s: an error before it means the wait woke.
+	select {
+	case err := <-ts.errs:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("reader ended with %v, want net.ErrClosed", err)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("the waiting reader did not wake at Close")
+	}
+	b0, _, _, err := rawRead(br)
+	if err != nil || Opcode(b0&0x0f) != OpClose {
+		t.Fatalf("got frame %#x, %v; want a close frame", b0, err)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the close frame: %v, want EOF", err)
+	}
+}
