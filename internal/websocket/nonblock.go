@@ -50,6 +50,11 @@ func (c *Conn) RawConn() (syscall.RawConn, bool) {
 // ReadAvailable needs RawConn; once used, the Conn must not be read with
 // ReadMessage. It must be called from one goroutine at a time.
 func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Duration) error {
+	return c.readAvailable(handle, linger, false)
+}
+
+// readAvailable is ReadAvailable, or with first ReadFirst.
+func (c *Conn) readAvailable(handle func(op Opcode, msg []byte), linger time.Duration, first bool) error {
 	if c.readErr != nil {
 		return c.readErr
 	}
@@ -64,7 +69,7 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 		c.nb = true
 	}
 	if linger > 0 && !c.client {
-		return c.readLinger(handle, linger, false)
+		return c.readLinger(handle, linger, first)
 	}
 	for drained := false; ; {
 		if err := c.handleBuffered(handle); err != nil {
@@ -103,17 +108,7 @@ func (c *Conn) ReadAvailable(handle func(op Opcode, msg []byte), linger time.Dur
 // arrived, and returns once the socket is drained, without waiting for
 // more. It returns nil also when wait passes with nothing complete.
 func (c *Conn) ReadFirst(handle func(op Opcode, msg []byte), wait time.Duration) error {
-	if c.client || wait <= 0 {
-		return c.ReadAvailable(handle, 0)
-	}
-	if c.readErr != nil {
-		return c.readErr
-	}
-	if c.rc == nil {
-		return netpoll.ErrUnsupported
-	}
-	c.nb = true
-	return c.readLinger(handle, wait, true)
+	return c.readAvailable(handle, wait, true)
 }
 
 // handleBuffered decodes every message buffered whole and hands it to

@@ -333,12 +333,8 @@ func TestLingerCloseFromHandler(t *testing.T) {
 	if err := ts.nextErr(t); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
 	}
-	b0, _, p, err := rawRead(br)
-	if err != nil || Opcode(b0&0x0f) != OpClose || binary.BigEndian.Uint16(p) != CloseGoingAway {
-		t.Fatalf("got frame %#x %q, %v; want a close frame 1001", b0, p, err)
-	}
-	if _, err := br.ReadByte(); err != io.EOF {
-		t.Fatalf("after the close frame: %v, want EOF", err)
+	if p := readCloseThenEOF(t, br); len(p) < 2 || binary.BigEndian.Uint16(p) != CloseGoingAway {
+		t.Fatalf("close frame %q, want code 1001", p)
 	}
 }
 
@@ -372,13 +368,7 @@ func TestLingerCloseWhileHandling(t *testing.T) {
 		close(release)
 		t.Fatal("Close waited for the handler")
 	}
-	b0, _, _, err := rawRead(br)
-	if err != nil || Opcode(b0&0x0f) != OpClose {
-		t.Fatalf("got frame %#x, %v; want a close frame", b0, err)
-	}
-	if _, err := br.ReadByte(); err != io.EOF {
-		t.Fatalf("after the close frame: %v, want EOF", err)
-	}
+	readCloseThenEOF(t, br)
 	close(release)
 	if err := ts.nextErr(t); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
@@ -468,11 +458,19 @@ func TestLingerCloseWhileWaiting(t *testing.T) {
 	case <-time.After(4 * time.Second):
 		t.Fatal("the waiting reader did not wake at Close")
 	}
-	b0, _, _, err := rawRead(br)
+	readCloseThenEOF(t, br)
+}
+
+// readCloseThenEOF reads a close frame from br, then the end of the
+// stream, and returns the close frame's payload.
+func readCloseThenEOF(t *testing.T, br *bufio.Reader) []byte {
+	t.Helper()
+	b0, _, p, err := rawRead(br)
 	if err != nil || Opcode(b0&0x0f) != OpClose {
-		t.Fatalf("got frame %#x, %v; want a close frame", b0, err)
+		t.Fatalf("got frame %#x %q, %v; want a close frame", b0, p, err)
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Fatalf("after the close frame: %v, want EOF", err)
 	}
+	return p
 }
