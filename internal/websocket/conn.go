@@ -185,8 +185,21 @@ func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(
 
 // SetWriteDeadline sets the deadline for writes on the underlying
 // connection. A write that times out leaves the stream in an unknown state,
-// so every later write returns that error.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+// so every later write returns that error. Once Close has begun, the
+// deadline is at most about two seconds away, as Close promises: a writer
+// that sets its own after Close set the short one does not lengthen the
+// wait.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	err := c.nc.SetWriteDeadline(t)
+	// Close sets closed, then its own deadline: a writer that saw closed
+	// unset set its deadline before Close's, which replaces it.
+	if c.closed.Load() {
+		if limit := time.Now().Add(closeWriteTimeout); t.IsZero() || t.After(limit) {
+			err = c.nc.SetWriteDeadline(limit)
+		}
+	}
+	return err
+}
 
 // Close sends a close frame with code and reason, if no close frame was sent
 // yet, and closes the underlying connection. A code of 0 or CloseNoStatus

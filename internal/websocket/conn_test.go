@@ -805,9 +805,11 @@ func TestCustomNetDial(t *testing.T) {
 	}
 }
 
-// TestCloseWithBlockedWriter checks that Close does not hang when another
-// goroutine is stuck writing to a peer that does not read.
-func TestCloseWithBlockedWriter(t *testing.T) {
+// blockedWriter starts a server whose handler writes large messages to a
+// client that never reads, and returns its Conn once the writer is blocked
+// on the full socket buffers.
+func blockedWriter(t *testing.T) (*Conn, *testServer) {
+	t.Helper()
 	connc := make(chan *Conn, 1)
 	ts := newTestServer(t, func(c *Conn) error {
 		connc <- c
@@ -821,10 +823,49 @@ func TestCloseWithBlockedWriter(t *testing.T) {
 	rawClient(t, ts, nil) // never reads
 	c := <-connc
 	time.Sleep(100 * time.Millisecond) // let the writer fill the socket buffers
+	return c, ts
+}
+
+// TestCloseWithBlockedWriter checks that Close does not hang when another
+// goroutine is stuck writing to a peer that does not read.
+func TestCloseWithBlockedWriter(t *testing.T) {
+	c, ts := blockedWriter(t)
 	start := time.Now()
 	c.Close(CloseGoingAway, "")
 	if d := time.Since(start); d > closeWriteTimeout+2*time.Second {
 		t.Fatalf("Close took %v", d)
+	}
+	if err := ts.nextErr(t); err == nil {
+		t.Fatal("writer did not fail")
+	}
+}
+
+// TestCloseBoundsLaterWriteDeadline checks that a writer setting its own
+// deadline after Close began (a flusher that had not run yet) does not make
+// Close wait longer than its bound for the write in flight.
+func TestCloseBoundsLaterWriteDeadline(t *testing.T) {
+	c, ts := blockedWriter(t)
+	done := make(chan struct{})
+	go func() {
+		c.Close(CloseGoingAway, "")
+		close(done)
+	}()
+	deadline := time.Now().Add(testTimeout)
+	for !c.closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("Close never began")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Close has set its short deadline and waits for the blocked write.
+	time.Sleep(100 * time.Millisecond)
+	if err := c.SetWriteDeadline(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(closeWriteTimeout + 3*time.Second):
+		t.Fatal("Close waits on the write in flight past its bound")
 	}
 	if err := ts.nextErr(t); err == nil {
 		t.Fatal("writer did not fail")

@@ -415,7 +415,7 @@ func (c *Conn) TryWriteFrames(bufs [][]byte, timeout time.Duration) (bool, error
 	}
 	go func() {
 		defer c.wmu.Unlock()
-		_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		_ = c.SetWriteDeadline(time.Now().Add(timeout))
 		if _, err := c.nc.Write(rest); err != nil {
 			c.writeErr = err
 		}
