@@ -36,9 +36,6 @@ type serverDef struct {
 	// parser is the Socket.IO parser the server uses, and its clients
 	// ("": JSON).
 	parser string
-	// wsOnly marks a server without HTTP long-polling: its polling runs
-	// are skipped (n/a in the tables).
-	wsOnly bool
 }
 
 var serverDefs = []*serverDef{
@@ -82,14 +79,13 @@ var serverDefs = []*serverDef{
 	},
 	{
 		name:  "ceiling",
-		about: "the ceiling server: WebSocket only, the bench contract and nothing else, on gorilla/websocket 1.5.3 (bench/servers/ceiling, its own module)",
+		about: "the ceiling server: the bench contract and nothing else, over WebSocket on gorilla/websocket 1.5.3 and over long-polling on net/http (bench/servers/ceiling, its own module)",
 		prepare: func(ctx context.Context, root, dir string) error {
 			return runTool(ctx, filepath.Join(root, "bench", "servers", "ceiling"), "go", "build", "-o", filepath.Join(dir, "server-ceiling"), ".")
 		},
 		command: func(root, dir, addr string) *exec.Cmd {
 			return exec.Command(filepath.Join(dir, "server-ceiling"), "-addr", addr)
 		},
-		wsOnly: true,
 	},
 }
 
@@ -227,7 +223,6 @@ type runRecord struct {
 	Round    int     `json:"round"`
 	Values   result  `json:"values,omitempty"`
 	Error    string  `json:"error,omitempty"`
-	Skipped  string  `json:"skipped,omitempty"` // why the server does not run this scenario
 	Seconds  float64 `json:"seconds"`
 }
 
@@ -375,10 +370,6 @@ func resolveRate(ctx context.Context, s string, records []runRecord, cfg *config
 // runOne starts a fresh server, runs sc against it and stops it.
 func runOne(ctx context.Context, d *serverDef, sc *scenario, cfg *config, root, dir string, limit time.Duration) runRecord {
 	rec := runRecord{Scenario: sc.name, Server: d.name}
-	if d.wsOnly && sc.name == "polling" {
-		rec.Skipped = "WebSocket only"
-		return rec
-	}
 	start := time.Now()
 	defer func() { rec.Seconds = time.Since(start).Seconds() }()
 	ctx, cancel := context.WithTimeout(ctx, limit)
@@ -425,9 +416,6 @@ func runOne(ctx context.Context, d *serverDef, sc *scenario, cfg *config, root, 
 func summary(sc *scenario, rec runRecord) string {
 	if rec.Error != "" {
 		return "FAILED: " + firstLine(rec.Error)
-	}
-	if rec.Skipped != "" {
-		return "n/a: " + rec.Skipped
 	}
 	var parts []string
 	for _, m := range sc.metrics {
@@ -538,8 +526,6 @@ func printReport(w io.Writer, argv []string, defs []*serverDef, scens []*scenari
 				}
 				if rec.Error != "" {
 					fmt.Fprintf(w, " [failed: %s]", firstLine(rec.Error))
-				} else if rec.Skipped != "" {
-					fmt.Fprintf(w, " n/a (%s)", rec.Skipped)
 				} else {
 					fmt.Fprintf(w, " %s", formatValue(rec.Values[runs.key]))
 				}

@@ -5,11 +5,19 @@
 //
 // It is not a Socket.IO server. It knows one namespace ("/"), two events
 // ("echo" and "broadcast"), no rooms, no heartbeat (its open packet
-// announces a ping interval of an hour and it never pings), no polling
-// (such requests get a 400), no compression, no MessagePack. It parses
-// only what it must: the packet types, the ack id and the event name;
-// an echo is answered by copying the request's argument bytes into the
-// ack, and only the rare broadcast request is decoded as JSON.
+// announces a ping interval of an hour and it never pings), no upgrade, no
+// compression, no MessagePack. It parses only what it must: the packet
+// types, the ack id and the event name; an echo is answered by copying the
+// request's argument bytes into the ack, and only the rare broadcast
+// request is decoded as JSON.
+//
+// HTTP long-polling is there for the polling table's ceiling: the least a
+// net/http handler does for it. A session is its sid, a buffer of packets
+// and a channel that wakes its GET; a POST's packets are handled as over
+// WebSocket, echo only (broadcasts reach WebSocket clients only); the
+// responses carry Content-Type and Content-Length and nothing else, and
+// have no deadlines. A session lasts until the client closes it: there is
+// no heartbeat to end an abandoned one.
 //
 // What it keeps from a real server, so that the comparison stays fair:
 // a reader goroutine per connection (gorilla's model), a byte-bounded
@@ -88,7 +96,8 @@ type server struct {
 	nextSID  atomic.Uint64
 
 	mu    sync.Mutex
-	conns map[*conn]struct{} // guarded by mu
+	conns map[*conn]struct{}      // guarded by mu
+	polls map[string]*pollSession // guarded by mu; long-polling sessions by sid
 }
 
 // writeBufPool lends gorilla its write buffer for the rare frames it
@@ -106,15 +115,18 @@ func newServer() *server {
 			CheckOrigin:     func(*http.Request) bool { return true },
 		},
 		conns: make(map[*conn]struct{}),
+		polls: make(map[string]*pollSession),
 	}
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if r.URL.Path == "/socket.io/" && q.Get("EIO") == "4" && q.Get("transport") == "polling" {
+		s.servePolling(w, r, q.Get("sid"))
+		return
+	}
 	if r.URL.Path != "/socket.io/" || q.Get("EIO") != "4" || q.Get("transport") != "websocket" || q.Get("sid") != "" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"code":0,"message":"Transport unknown"}`)
+		writeError(w, `{"code":0,"message":"Transport unknown"}`)
 		return
 	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
@@ -133,8 +145,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid := strconv.FormatUint(s.nextSID.Add(1), 36)
-	c.enqueue(frame(nil, websocket.TextMessage,
-		`0{"sid":"`+sid+`","upgrades":[],"pingInterval":3600000,"pingTimeout":20000,"maxPayload":1000000}`), true)
+	c.enqueue(frame(nil, websocket.TextMessage, openPacket(sid)), true)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -431,17 +442,12 @@ func (c *conn) packet(p []byte, sid string) bool {
 		id, rest := ackID(p[1:])
 		switch {
 		case bytes.HasPrefix(rest, []byte(`["echo"`)):
-			if id == nil {
-				return true
+			if id != nil {
+				args := echoArgs(rest)
+				n := 1 + 1 + len(id) + 1 + len(args)
+				f := frameHeader(make([]byte, 0, 10+n), websocket.TextMessage, n)
+				c.enqueue(appendEchoAck(f, id, args), true)
 			}
-			args := rest[len(`["echo"`):] // ",a,b]" or "]"
-			var f []byte
-			if len(args) > 0 && args[0] == ',' {
-				f = echoAck(id, args[1:])
-			} else {
-				f = echoAck(id, []byte("]"))
-			}
-			c.enqueue(f, true)
 		case bytes.HasPrefix(rest, []byte(`["broadcast",`)):
 			c.srv.broadcast(rest[len(`["broadcast",`):])
 			if id != nil {
@@ -464,15 +470,160 @@ func ackID(p []byte) (id, rest []byte) {
 	return p[:i], p[i:]
 }
 
-// echoAck returns the frame of the ack 3<id>[args (args ends with "]").
-func echoAck(id, args []byte) []byte {
-	n := 1 + 1 + len(id) + 1 + len(args)
-	f := frameHeader(make([]byte, 0, 10+n), websocket.TextMessage, n)
-	f = append(f, '4', '3')
-	f = append(f, id...)
-	f = append(f, '[')
-	return append(f, args...)
+// echoArgs returns the arguments of the echo event ["echo",args...] as
+// they end its ack: "a,b]", or "]" for none.
+func echoArgs(ev []byte) []byte {
+	args := ev[len(`["echo"`):] // ",a,b]" or "]"
+	if len(args) > 0 && args[0] == ',' {
+		return args[1:]
+	}
+	return []byte("]")
 }
+
+// appendEchoAck appends the Engine.IO message of the ack 3<id>[args to dst
+// (args as echoArgs returns them).
+func appendEchoAck(dst, id, args []byte) []byte {
+	dst = append(dst, '4', '3')
+	dst = append(dst, id...)
+	dst = append(dst, '[')
+	return append(dst, args...)
+}
+
+// openPacket is the Engine.IO open packet of session sid.
+func openPacket(sid string) string {
+	return `0{"sid":"` + sid + `","upgrades":[],"pingInterval":3600000,"pingTimeout":20000,"maxPayload":1000000}`
+}
+
+// writeError answers a request the contract does not know with a 400.
+func writeError(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	io.WriteString(w, body)
+}
+
+// pollSession is a long-polling client: the packets its next GET takes.
+type pollSession struct {
+	sid  string
+	wake chan struct{} // a send means queue has packets (or closed is set)
+
+	mu     sync.Mutex
+	queue  []byte // guarded by mu: 0x1e-separated Engine.IO packets
+	closed bool   // guarded by mu
+}
+
+// push queues one packet for the GET, and wakes it.
+func (p *pollSession) push(packet []byte) {
+	p.mu.Lock()
+	if len(p.queue) > 0 {
+		p.queue = append(p.queue, 0x1e)
+	}
+	p.queue = append(p.queue, packet...)
+	p.mu.Unlock()
+	p.signal()
+}
+
+// signal wakes the waiting GET, if any (or the next one).
+func (p *pollSession) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// servePolling answers a long-polling request: without sid a handshake,
+// with one a GET (waiting for packets) or a POST (packets to handle).
+func (s *server) servePolling(w http.ResponseWriter, r *http.Request, sid string) {
+	if sid == "" {
+		if r.Method != http.MethodGet {
+			writeError(w, `{"code":2,"message":"Bad handshake method"}`)
+			return
+		}
+		p := &pollSession{sid: strconv.FormatUint(s.nextSID.Add(1), 36), wake: make(chan struct{}, 1)}
+		s.mu.Lock()
+		s.polls[p.sid] = p
+		s.mu.Unlock()
+		writePlain(w, []byte(openPacket(p.sid)))
+		return
+	}
+	s.mu.Lock()
+	p := s.polls[sid]
+	s.mu.Unlock()
+	if p == nil {
+		writeError(w, `{"code":1,"message":"Session ID unknown"}`)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		for {
+			p.mu.Lock()
+			body, closed := p.queue, p.closed
+			p.queue = nil
+			p.mu.Unlock()
+			if len(body) > 0 || closed {
+				if len(body) == 0 {
+					body = []byte("1")
+				}
+				writePlain(w, body)
+				return
+			}
+			select {
+			case <-p.wake:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	case http.MethodPost:
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
+		if err != nil || len(body) > maxPayload {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			return
+		}
+		for pkt := range bytes.SplitSeq(body, []byte{0x1e}) {
+			if !s.pollPacket(p, pkt) {
+				break
+			}
+		}
+		writePlain(w, []byte("ok"))
+	default:
+		writeError(w, `{"code":2,"message":"Bad request"}`)
+	}
+}
+
+// pollPacket handles one Engine.IO packet of a polling session; false ends
+// the session.
+func (s *server) pollPacket(p *pollSession, pkt []byte) bool {
+	end := len(pkt) == 0 || pkt[0] == '1' || (pkt[0] == '4' && len(pkt) > 1 && pkt[1] == '1')
+	switch {
+	case end:
+		s.mu.Lock()
+		delete(s.polls, p.sid)
+		s.mu.Unlock()
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.signal()
+		return false
+	case bytes.Equal(pkt, []byte("40")):
+		p.push([]byte(`40{"sid":"` + p.sid + `"}`))
+	case len(pkt) > 2 && pkt[0] == '4' && pkt[1] == '2':
+		id, rest := ackID(pkt[2:])
+		if id != nil && bytes.HasPrefix(rest, []byte(`["echo"`)) {
+			var b [128]byte
+			p.push(appendEchoAck(b[:0], id, echoArgs(rest)))
+		}
+	}
+	return true
+}
+
+// writePlain answers 200 with a text body.
+func writePlain(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = textPlain
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.Write(body)
+}
+
+var textPlain = []string{"text/plain; charset=UTF-8"}
 
 // broadcast sends the events a broadcast request {count, size, binary}
 // (the JSON object at the start of req) asks for to every client.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -88,15 +89,79 @@ func TestContract(t *testing.T) {
 	}
 }
 
-func TestPollingRefused(t *testing.T) {
-	srv := httptest.NewServer(newServer())
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/socket.io/?EIO=4&transport=polling")
+// pollReq sends one long-polling request and returns the status and body.
+func pollReq(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("polling: status %d, want 400", resp.StatusCode)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestPolling(t *testing.T) {
+	srv := httptest.NewServer(newServer())
+	defer srv.Close()
+	base := srv.URL + "/socket.io/?EIO=4&transport=polling"
+	code, open := pollReq(t, "GET", base, "")
+	if code != 200 || !strings.HasPrefix(open, `0{"sid":"`) {
+		t.Fatalf("handshake: %d %q", code, open)
+	}
+	sid := strings.Split(strings.TrimPrefix(open, `0{"sid":"`), `"`)[0]
+	url := base + "&sid=" + sid
+	if code, b := pollReq(t, "POST", url, "40"); code != 200 || b != "ok" {
+		t.Fatalf("POST CONNECT: %d %q", code, b)
+	}
+	if _, b := pollReq(t, "GET", url, ""); b != `40{"sid":"`+sid+`"}` {
+		t.Fatalf("CONNECT answer %q", b)
+	}
+	// Two packets in one POST: both acks come in one GET.
+	pollReq(t, "POST", url, "4212[\"echo\",\"hi\",{\"a\":1}]\x1e427[\"echo\"]")
+	if _, b := pollReq(t, "GET", url, ""); b != "4312[\"hi\",{\"a\":1}]\x1e437[]" {
+		t.Fatalf("acks %q", b)
+	}
+	// A GET waits for the next packet, and for the close.
+	waitGET := func() <-chan string {
+		got := make(chan string, 1)
+		go func() {
+			req, _ := http.NewRequest("GET", url, nil)
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got <- string(b)
+		}()
+		time.Sleep(50 * time.Millisecond)
+		return got
+	}
+	got := waitGET()
+	pollReq(t, "POST", url, `423["echo",5]`)
+	if b := <-got; b != `433[5]` {
+		t.Fatalf("waiting GET got %q", b)
+	}
+	got = waitGET()
+	pollReq(t, "POST", url, "1")
+	if b := <-got; b != "1" {
+		t.Fatalf("waiting GET got %q at the close", b)
+	}
+	// The sid is forgotten.
+	if code, _ := pollReq(t, "GET", url, ""); code != http.StatusBadRequest {
+		t.Fatalf("unknown sid: status %d, want 400", code)
 	}
 }
