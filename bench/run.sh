@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole-server benchmarks: go (ours) vs node (socket.io 4.8.4) vs
 # zishang (zishang520/socket.io v3.0.6) vs ceiling (bench/servers/ceiling, a
-# minimal WebSocket-only server), alternately, with medians and ratios.
+# minimal server: the contract and nothing else), alternately, with medians and ratios.
 #   bench/run.sh                 every scenario, 3 rounds (about 20 minutes)
 #   bench/run.sh quick           small sizes, 1 round (a smoke test)
 #   bench/run.sh <flags>         flags of "siobench run" (go run ./cmd/siobench run -h)
