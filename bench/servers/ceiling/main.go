@@ -16,8 +16,9 @@
 // and a channel that wakes its GET; a POST's packets are handled as over
 // WebSocket, echo only (broadcasts reach WebSocket clients only); the
 // responses carry Content-Type and Content-Length and nothing else, and
-// have no deadlines. A session lasts until the client closes it: there is
-// no heartbeat to end an abandoned one.
+// have no deadlines. A session lasts until the client closes it or its
+// queue passes the WebSocket queue's bound: there is no heartbeat to end an
+// abandoned one.
 //
 // What it keeps from a real server, so that the comparison stays fair:
 // a reader goroutine per connection (gorilla's model), a byte-bounded
@@ -511,15 +512,22 @@ type pollSession struct {
 	closed bool   // guarded by mu
 }
 
-// push queues one packet for the GET, and wakes it.
-func (p *pollSession) push(packet []byte) {
+// push queues one packet for the GET, and wakes it. It reports false,
+// queueing nothing, when the queue would pass maxQueued (a client that
+// posts without polling), as the WebSocket queue's bound drops a client.
+func (p *pollSession) push(packet []byte) bool {
 	p.mu.Lock()
+	if len(p.queue)+1+len(packet) > maxQueued {
+		p.mu.Unlock()
+		return false
+	}
 	if len(p.queue) > 0 {
 		p.queue = append(p.queue, 0x1e)
 	}
 	p.queue = append(p.queue, packet...)
 	p.mu.Unlock()
 	p.signal()
+	return true
 }
 
 // signal wakes the waiting GET, if any (or the next one).
@@ -592,9 +600,20 @@ func (s *server) servePolling(w http.ResponseWriter, r *http.Request, sid string
 // pollPacket handles one Engine.IO packet of a polling session; false ends
 // the session.
 func (s *server) pollPacket(p *pollSession, pkt []byte) bool {
-	end := len(pkt) == 0 || pkt[0] == '1' || (pkt[0] == '4' && len(pkt) > 1 && pkt[1] == '1')
+	ok := true
 	switch {
-	case end:
+	case len(pkt) == 0 || pkt[0] == '1' || (pkt[0] == '4' && len(pkt) > 1 && pkt[1] == '1'):
+		ok = false
+	case bytes.Equal(pkt, []byte("40")):
+		ok = p.push([]byte(`40{"sid":"` + p.sid + `"}`))
+	case len(pkt) > 2 && pkt[0] == '4' && pkt[1] == '2':
+		id, rest := ackID(pkt[2:])
+		if id != nil && bytes.HasPrefix(rest, []byte(`["echo"`)) {
+			var b [128]byte
+			ok = p.push(appendEchoAck(b[:0], id, echoArgs(rest)))
+		}
+	}
+	if !ok {
 		s.mu.Lock()
 		delete(s.polls, p.sid)
 		s.mu.Unlock()
@@ -602,17 +621,8 @@ func (s *server) pollPacket(p *pollSession, pkt []byte) bool {
 		p.closed = true
 		p.mu.Unlock()
 		p.signal()
-		return false
-	case bytes.Equal(pkt, []byte("40")):
-		p.push([]byte(`40{"sid":"` + p.sid + `"}`))
-	case len(pkt) > 2 && pkt[0] == '4' && pkt[1] == '2':
-		id, rest := ackID(pkt[2:])
-		if id != nil && bytes.HasPrefix(rest, []byte(`["echo"`)) {
-			var b [128]byte
-			p.push(appendEchoAck(b[:0], id, echoArgs(rest)))
-		}
 	}
-	return true
+	return ok
 }
 
 // writePlain answers 200 with a text body.
